@@ -1,0 +1,177 @@
+"""Command line: `alawael serve | seed | create-admin | export-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from alawael.config import Settings, load_settings
+from alawael.context import Resources
+
+
+def _settings_or_exit(**overrides: object) -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        print("Invalid configuration:", file=sys.stderr)
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            print(f"  {where.upper()}: {err['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from alawael.db import EmbeddedMongo
+
+    settings = _settings_or_exit()
+    if args.workers > 1 and not settings.redis_url:
+        print(
+            "--workers > 1 needs REDIS_URL: cache invalidation, rate limits and subscription "
+            "fan-out are shared between workers through Redis.",
+            file=sys.stderr,
+        )
+        return 2
+    embedded: EmbeddedMongo | None = None
+    if settings.mongodb_uri is None:
+        # One embedded server for all workers: WiredTiger locks its directory to one process.
+        path = settings.embedded_db_path
+        embedded = EmbeddedMongo(path, log_file=path.parent / "secantus.log")
+        print(f"Starting the embedded database (data in {path}) ...", file=sys.stderr)
+        os.environ["MONGODB_URI"] = embedded.start()
+        os.environ["EMBEDDED_DB_RUNNING"] = "true"
+    try:
+        uvicorn.run(
+            "alawael.server:app_factory",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers if not args.reload else None,
+            reload=args.reload,
+            timeout_graceful_shutdown=30,
+            timeout_keep_alive=30,
+            log_level=settings.log_level.lower(),
+            access_log=False,  # one structured line per request comes from our middleware
+            proxy_headers=False,  # X-Forwarded-For is believed only via TRUSTED_PROXIES
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def _with_resources(fn: Callable[[Resources], Awaitable[int]]) -> int:
+    from alawael.server import open_resources
+
+    settings = _settings_or_exit(jobs_enabled=False, analytics_enabled=False)
+
+    async def run() -> int:
+        async with open_resources(settings) as res:
+            from alawael.db import ensure_indexes
+
+            await ensure_indexes(res.db)
+            return await fn(res)
+
+    return asyncio.run(run())
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from alawael.seed import seed_database
+
+    async def run(res: Resources) -> int:
+        await seed_database(
+            res,
+            seed=args.seed,
+            orders=args.orders,
+            products=args.products,
+            reset=args.reset,
+            progress=not args.quiet,
+        )
+        return 0
+
+    return _with_resources(run)
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from alawael.errors import AppError
+    from alawael.services.users import create_admin
+
+    async def run(res: Resources) -> int:
+        try:
+            user = await create_admin(res, email=args.email, password=args.password, name=args.name)
+        except AppError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        print(f"admin {user['email']} ready")
+        return 0
+
+    return _with_resources(run)
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from alawael.schema import schema
+
+    sdl = schema.as_str().rstrip() + "\n"
+    if args.check:
+        path = Path(args.check)
+        current = path.read_text() if path.exists() else ""
+        if current != sdl:
+            print(
+                f"{path} is out of date with the code: run `make schema` and commit it.",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    if args.output:
+        Path(args.output).write_text(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alawael", description="AlAwael ERP API server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API server (uvicorn)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    serve.set_defaults(func=cmd_serve)
+
+    seed = sub.add_parser("seed", help="load a realistic demo data set")
+    seed.add_argument("--seed", type=int, default=42, help="random seed (deterministic)")
+    seed.add_argument("--products", type=int, default=200)
+    seed.add_argument("--orders", type=int, default=1000)
+    seed.add_argument("--reset", action="store_true", help="drop existing data first")
+    seed.add_argument("--quiet", action="store_true", help="no progress bar")
+    seed.set_defaults(func=cmd_seed)
+
+    admin = sub.add_parser("create-admin", help="create (or promote) an admin user")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--name", default="Administrator")
+    admin.set_defaults(func=cmd_create_admin)
+
+    export = sub.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument("--output", "-o", help="write to this file instead of stdout")
+    export.add_argument("--check", metavar="FILE", help="fail if FILE differs from the code")
+    export.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

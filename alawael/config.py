@@ -1,0 +1,166 @@
+"""Settings read from the environment (12-factor), validated once at start-up.
+
+Every knob has a default that works for `make serve` on a bare machine; production
+values come from env vars (documented in the README's table, which mirrors this class).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_JWT_SECRET = "dev-insecure-jwt-secret-change-me-please"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+def _split_csv(value: object) -> object:
+    """Accept `a,b,c` as well as a JSON list for list settings: humans write the former."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    app_name: str = "alawael"
+    release: str | None = None
+
+    # --- MongoDB -----------------------------------------------------------------------
+    # Unset: an embedded SecantusDB server is started as a child process (see db.py).
+    mongodb_uri: str | None = None
+    mongodb_db: str = "alawael"
+    embedded_db_path: Path = Path("var/db")
+    mongodb_timeout_ms: int = Field(default=3000, ge=100)
+    # Set by `alawael serve` for its workers when it started the embedded server itself.
+    embedded_db_running: bool = False
+
+    # --- Redis ---------------------------------------------------------------------------
+    # Unset: in-process cache, rate limits and events (one worker only).
+    redis_url: str | None = None
+
+    # --- Auth ----------------------------------------------------------------------------
+    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "alawael"
+    jwt_audience: str = "alawael-api"
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+    access_token_ttl_seconds: int = Field(default=900, ge=30)
+    refresh_token_ttl_seconds: int = Field(default=86_400, ge=60)
+    # How long a worker may trust a session lookup before re-reading it: the bound on how
+    # late a revocation takes effect for an access token.
+    session_check_ttl_seconds: float = Field(default=2.0, ge=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
+
+    # --- HTTP ----------------------------------------------------------------------------
+    cors_origins: CsvList = []
+    ws_allowed_origins: CsvList = []
+    trusted_proxies: CsvList = []
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    gzip_min_bytes: int = Field(default=1024, ge=0)
+    metrics_token: SecretStr | None = None
+
+    # --- Cache (seconds) -----------------------------------------------------------------
+    cache_enabled: bool = True
+    cache_ttl_seconds: int = Field(default=30, ge=1)
+    flags_cache_ttl_seconds: int = Field(default=300, ge=1)
+    analytics_cache_ttl_seconds: int = Field(default=3600, ge=1)
+
+    # --- Rate limits (the `limits` library's notation) -----------------------------------
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "100/15 minutes"
+    rate_limit_auth: str = "20/15 minutes"
+    rate_limit_user: str = "1000/15 minutes"
+    rate_limit_fail_open: bool = True
+
+    # --- GraphQL limits ------------------------------------------------------------------
+    graphql_max_depth: int = Field(default=10, ge=1)
+    graphql_max_aliases: int = Field(default=30, ge=1)
+    graphql_max_tokens: int = Field(default=5000, ge=10)
+    graphql_max_cost: int = Field(default=50_000, ge=1)
+    graphql_max_batch: int = Field(default=10, ge=1)
+    graphql_safelist_only: bool = False
+    graphql_ide: bool | None = None  # None: on in development, off in production
+
+    # --- Subscriptions -------------------------------------------------------------------
+    subscriptions_per_connection: int = Field(default=20, ge=1)
+    subscriber_queue_size: int = Field(default=100, ge=1)
+
+    # --- Observability -------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] | None = None  # None: console in dev, json in prod
+    sentry_dsn: str | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    analytics_enabled: bool = True
+    analytics_buffer_size: int = Field(default=10_000, ge=10)
+    analytics_flush_seconds: float = Field(default=2.0, gt=0)
+    jobs_enabled: bool = True
+
+    _split = field_validator(
+        "cors_origins", "ws_allowed_origins", "trusted_proxies", mode="before"
+    )(_split_csv)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.jwt_algorithm == "HS256":
+            secret = self.jwt_secret.get_secret_value()
+            if self.is_production and (secret == DEFAULT_JWT_SECRET or len(secret) < 32):
+                raise ValueError(
+                    "JWT_SECRET must be set to a random value of at least 32 characters "
+                    "in production; generate one with "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+                )
+        else:
+            missing = [
+                name
+                for name in ("jwt_private_key_file", "jwt_public_key_file")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"JWT_ALGORITHM={self.jwt_algorithm} needs "
+                    + " and ".join(m.upper() for m in missing)
+                )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def ide_enabled(self) -> bool:
+        return (not self.is_production) if self.graphql_ide is None else self.graphql_ide
+
+    @property
+    def effective_log_format(self) -> str:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "console"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; keyword overrides win (tests, CLI flags)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

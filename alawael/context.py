@@ -1,0 +1,80 @@
+"""Shared resources (built once per worker in the lifespan) and the per-request Context."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from alawael.auth.permissions import Actor
+from alawael.cache import Cache
+from alawael.config import Settings
+from alawael.db import Db, Document
+from alawael.events import EventHub
+
+if TYPE_CHECKING:
+    from pymongo import AsyncMongoClient
+    from redis.asyncio import Redis
+
+    from alawael.loaders import Loaders
+
+
+@dataclass
+class Resources:
+    """Clients and hubs of one worker. Created in the lifespan, reached through the context:
+    no module-level connections, no hidden state between workers."""
+
+    settings: Settings
+    client: AsyncMongoClient[Document]
+    db: Db
+    cache: Cache
+    events: EventHub
+    redis: Redis | None = None
+    started_at: float = field(default_factory=time.time)
+    mongo_mode: str = "external"  # "external" or "embedded"
+    extras: dict[str, Any] = field(default_factory=dict)  # optional subsystems by name
+
+
+@dataclass
+class Context:
+    """What a resolver sees as `info.context`. Loaders are built per operation (and per
+    subscription event), never once per WebSocket connection, so they cannot go stale."""
+
+    resources: Resources
+    user: Actor | None = None
+    request: Request | WebSocket | None = None
+    response: Response | WebSocket | None = None
+    request_id: str | None = None
+    connection_params: dict[str, Any] | None = None
+    _loaders: Loaders | None = None
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            from alawael.loaders import Loaders
+
+            self._loaders = Loaders(self.resources.db)
+        return self._loaders
+
+    def fresh(self) -> Context:
+        """A copy with new loaders: used once per subscription event."""
+        return Context(
+            resources=self.resources,
+            user=self.user,
+            request=self.request,
+            response=self.response,
+            request_id=self.request_id,
+            connection_params=self.connection_params,
+        )
+
+    @property
+    def settings(self) -> Settings:
+        return self.resources.settings
+
+    @property
+    def db(self) -> Db:
+        return self.resources.db

@@ -1,0 +1,211 @@
+"""MongoDB: the client, the embedded SecantusDB server, and index creation.
+
+The embedded server runs as a *separate process*: WiredTiger locks its data directory to
+one process, and several uvicorn workers must share one database. `alawael serve` starts
+it once in the parent process and hands its URI to the workers through MONGODB_URI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, MongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+from pymongo.monitoring import CommandListener
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+Db = AsyncDatabase[Document]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedMongo:
+    """A SecantusDB server (MongoDB wire protocol over WiredTiger) run as a child process."""
+
+    def __init__(
+        self,
+        storage_path: Path | str,
+        *,
+        port: int | None = None,
+        extra_args: Sequence[str] = (),
+        log_file: Path | None = None,
+    ) -> None:
+        self.storage_path = str(storage_path)
+        self.port = port or free_port()
+        self.extra_args = list(extra_args)
+        self.log_file = log_file
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        # directConnection: the server advertises a one-node replica set named "secantus";
+        # talking to it directly avoids a topology dance on every connect.
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, timeout: float = 60.0) -> str:
+        if self.storage_path != ":memory:":
+            Path(self.storage_path).mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            self.storage_path,
+            "--log-level",
+            "WARNING",
+            *self.extra_args,
+        ]
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        log.info("starting embedded database", extra={"port": self.port, "path": self.storage_path})
+        # start_new_session: a Ctrl-C in the terminal goes to the server, which stops the
+        # database itself in order, instead of killing it mid-write.
+        self._proc = subprocess.Popen(cmd, stdout=out, stderr=out, start_new_session=True)
+        self._wait_ready(timeout)
+        return self.uri
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(
+                    f"embedded database exited with code {self._proc.returncode} "
+                    f"(data at {self.storage_path}; is another server using it?)"
+                )
+            try:
+                client: MongoClient[Document]
+                with MongoClient(self.uri, serverSelectionTimeoutMS=500) as client:
+                    client.admin.command("ping")
+                return
+            except PyMongoError as exc:
+                last = exc
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"embedded database did not answer within {timeout:.0f}s: {last}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()  # SIGTERM: the server checkpoints WiredTiger and exits
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("embedded database ignored SIGTERM; killing it")
+            proc.kill()
+            proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, for crash tests."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+def make_client(
+    uri: str, *, timeout_ms: int = 3000, listeners: Sequence[CommandListener] = ()
+) -> AsyncMongoClient[Document]:
+    """The one async client per worker; it pools connections and is safe to share."""
+    return AsyncMongoClient(
+        uri,
+        appname="alawael",
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        event_listeners=list(listeners),
+    )
+
+
+# The seed's index design. Index creation is idempotent: createIndexes on an existing
+# identical index is a no-op, so every worker may run it at start-up.
+INDEXES: dict[str, list[IndexModel]] = {
+    "users": [
+        IndexModel([("email", ASCENDING)], unique=True, name="email_unique"),
+        IndexModel([("phone", ASCENDING)], name="phone"),
+        IndexModel([("createdAt", DESCENDING)], name="created_desc"),
+    ],
+    "products": [
+        IndexModel([("sku", ASCENDING)], unique=True, name="sku_unique"),
+        IndexModel([("category", ASCENDING)], name="category"),
+        IndexModel([("price", ASCENDING)], name="price"),
+    ],
+    "orders": [
+        IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)], name="user_created"),
+        IndexModel([("status", ASCENDING)], name="status"),
+        IndexModel([("createdAt", DESCENDING)], name="created_desc"),
+        IndexModel([("number", ASCENDING)], unique=True, name="number_unique"),
+    ],
+    "analytics": [
+        IndexModel([("apiEndpoint", ASCENDING), ("timestamp", DESCENDING)], name="endpoint_ts"),
+        IndexModel(
+            [("timestamp", ASCENDING)],
+            name="ttl_90d",
+            expireAfterSeconds=int(timedelta(days=90).total_seconds()),
+        ),
+    ],
+    "notifications": [
+        IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)], name="user_created"),
+    ],
+    "feature_flags": [IndexModel([("key", ASCENDING)], unique=True, name="key_unique")],
+    "sessions": [
+        IndexModel([("userId", ASCENDING)], name="user"),
+        IndexModel([("expireAt", ASCENDING)], name="ttl_expire_at", expireAfterSeconds=0),
+    ],
+    "audit_trail": [
+        IndexModel([("userId", ASCENDING), ("timestamp", DESCENDING)], name="user_ts"),
+        IndexModel([("entity", ASCENDING), ("entityId", ASCENDING)], name="entity"),
+        IndexModel(
+            [("timestamp", ASCENDING)],
+            name="ttl_1y",
+            expireAfterSeconds=int(timedelta(days=365).total_seconds()),
+        ),
+    ],
+    "idempotency": [
+        IndexModel([("expireAt", ASCENDING)], name="ttl_expire_at", expireAfterSeconds=0),
+    ],
+    "counters": [],
+}
+
+
+async def ensure_indexes(db: Db) -> None:
+    for name, models in INDEXES.items():
+        if models:
+            await db[name].create_indexes(models)
+
+
+def mongo_uri_for_logs(uri: str) -> str:
+    """Hide credentials when a URI is logged or shown in /api/health."""
+    if "@" in uri:
+        scheme, rest = uri.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return uri
+
+
+def default_embedded_log(path: Path) -> Path:
+    return path.parent / "secantus.log" if path.name else Path(os.devnull)

@@ -1,0 +1,1 @@
+"""The legacy REST shim (`/api/...`) and health endpoints, calling the same services."""

@@ -1,0 +1,119 @@
+"""How errors reach GraphQL clients.
+
+- `AppError` raised anywhere keeps its message and `extensions.code` (graphql-core copies
+  the original error's `extensions`).
+- MongoDB being unreachable becomes SERVICE_UNAVAILABLE.
+- Anything else is a bug: masked as INTERNAL_SERVER_ERROR (with the request id, so support
+  can find the log line), logged with its traceback and sent to Sentry by `ErrorSchema`.
+- Mutations list expected domain errors in their payload's `errors` (see `UserError`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult
+
+from alawael.errors import AppError, ErrorCode
+
+log = logging.getLogger("alawael.errors")
+
+UNAVAILABLE_ERRORS = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
+
+# Codes that are not "your input was wrong" but "you may not / cannot right now": they stay
+# top-level GraphQL errors even inside mutations, so clients handle them in one place.
+_TOP_LEVEL_CODES = {
+    ErrorCode.UNAUTHENTICATED,
+    ErrorCode.FORBIDDEN,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.SERVICE_UNAVAILABLE,
+}
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None or isinstance(original, AppError | GraphQLError):
+        return False
+    return not isinstance(original, UNAVAILABLE_ERRORS)
+
+
+def request_id_of(execution_context: Any) -> str | None:
+    context = getattr(execution_context, "context", None)
+    return getattr(context, "request_id", None)
+
+
+def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, UNAVAILABLE_ERRORS):
+        return GraphQLError(
+            "The database is unavailable; try again shortly.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": ErrorCode.SERVICE_UNAVAILABLE.value},
+        )
+    if is_unexpected(error):
+        ext: dict[str, Any] = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
+        if request_id:
+            ext["requestId"] = request_id
+        return GraphQLError("Unexpected error.", nodes=error.nodes, path=error.path, extensions=ext)
+    if not error.extensions or "code" not in error.extensions:
+        # Parse and validation errors come from graphql-core without a code.
+        code = (
+            "GRAPHQL_PARSE_FAILED"
+            if "Syntax Error" in error.message
+            else "GRAPHQL_VALIDATION_FAILED"
+        )
+        if original is None and error.path is not None:
+            code = ErrorCode.BAD_USER_INPUT.value
+        error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
+class ShapeErrors(SchemaExtension):
+    """Rewrites the result's errors as described in the module docstring."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
+            rid = request_id_of(self.execution_context)
+            result.errors = [shape_error(e, rid) for e in result.errors]
+
+
+@strawberry.type(
+    description="An expected error from a mutation: a stable code, the input field it is "
+    "about (if any), and a message for humans."
+)
+class UserError:
+    code: str
+    message: str
+    field: str | None = None
+
+    @classmethod
+    def from_app_error(cls, error: AppError) -> UserError:
+        return cls(code=error.code.value, message=error.message, field=error.field)
+
+
+P = TypeVar("P")
+
+
+async def run_mutation(
+    payload: Callable[..., P], action: Callable[[], Awaitable[dict[str, Any]]]
+) -> P:
+    """Run a service call and wrap its result in `payload(**result, errors=[])`; expected
+    domain errors become `payload(errors=[UserError])`. Auth, rate-limit and availability
+    errors stay top-level GraphQL errors."""
+    try:
+        result = await action()
+    except AppError as exc:
+        if exc.code in _TOP_LEVEL_CODES:
+            raise
+        return payload(errors=[UserError.from_app_error(exc)])
+    return payload(**result, errors=[])

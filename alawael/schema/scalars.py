@@ -1,0 +1,40 @@
+"""Scalars: money is a decimal string, never a binary float."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import NewType
+
+import strawberry
+
+
+def _parse_money(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        # Floats are refused on purpose: 0.1 + 0.2 is not a price.
+        raise ValueError('Money must be a decimal string such as "12.50" (or an integer)')
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"Invalid money amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError("Money must be finite")
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError("Money has at most 2 decimal places")
+    return amount
+
+
+Money = strawberry.scalar(
+    NewType("Money", Decimal),
+    description='A decimal amount as a string with 2 decimal places, e.g. "1234.50". '
+    "Stored as integer minor units; never a binary float.",
+    serialize=lambda v: f"{Decimal(v):.2f}",
+    parse_value=_parse_money,
+)
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def decimal_to_cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())

