@@ -1,6 +1,7 @@
 """DataLoaders, built once per request: one `$in` query per batch, results in key order.
 
-`Loaders` is the per-request bag; each domain adds a lazily-built loader property here.
+`Loaders` is the per-request bag; each domain adds a lazily-built loader property here, so
+a request pays only for the loaders it uses.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from alawael.db import Db
+from alawael.loaders.users import UserByIdLoader
 
 
 class Loaders:
@@ -15,5 +17,5 @@ class Loaders:
         self.db = db
 
     @cached_property
-    def _placeholder(self) -> None:  # removed once the first domain loader lands
-        return None
+    def user_by_id(self) -> UserByIdLoader:
+        return UserByIdLoader(self.db)
