@@ -69,7 +69,8 @@ class EmbeddedMongo:
         cmd = [
             sys.executable,
             "-m",
-            "secantus",
+            "alawael.embedded_child",
+            str(os.getpid()),
             "--host",
             "127.0.0.1",
             "--port",
@@ -153,11 +154,16 @@ INDEXES: dict[str, list[IndexModel]] = {
     "products": [
         IndexModel([("sku", ASCENDING)], unique=True, name="sku_unique"),
         IndexModel([("category", ASCENDING)], name="category"),
-        IndexModel([("price", ASCENDING)], name="price"),
+        # The seed design's {price: 1}; prices are stored as integer minor units.
+        IndexModel([("priceCents", ASCENDING)], name="price"),
+        # Keyset sorts of the products list (NAME, CREATED_AT, STOCK) need their own keys.
+        IndexModel([("name", ASCENDING)], name="name"),
+        IndexModel([("createdAt", DESCENDING)], name="created_desc"),
+        IndexModel([("stock", ASCENDING)], name="stock"),
     ],
     "orders": [
         IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)], name="user_created"),
-        IndexModel([("status", ASCENDING)], name="status"),
+        IndexModel([("status", ASCENDING), ("createdAt", DESCENDING)], name="status_created"),
         IndexModel([("createdAt", DESCENDING)], name="created_desc"),
         IndexModel([("number", ASCENDING)], unique=True, name="number_unique"),
     ],
@@ -171,6 +177,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "notifications": [
         IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)], name="user_created"),
+        IndexModel([("userId", ASCENDING), ("read", ASCENDING)], name="user_unread"),
     ],
     "feature_flags": [IndexModel([("key", ASCENDING)], unique=True, name="key_unique")],
     "sessions": [
@@ -193,10 +200,32 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-async def ensure_indexes(db: Db) -> None:
+def _index_fingerprint() -> str:
+    import hashlib
+
+    spec = sorted((name, [m.document for m in models]) for name, models in INDEXES.items())
+    return hashlib.sha256(repr(spec).encode()).hexdigest()[:16]
+
+
+INDEX_FINGERPRINT = _index_fingerprint()
+
+
+async def ensure_indexes(db: Db, *, force: bool = False) -> None:
+    """Create the indexes unless this exact index set was already created in `db`.
+
+    createIndexes is idempotent but costs a round trip per collection; a marker document
+    holding the fingerprint of INDEXES turns a routine worker start into one read. Changing
+    INDEXES changes the fingerprint, so new indexes are still created on the next start.
+    """
+    marker = await db.meta.find_one({"_id": "indexes"})
+    if not force and marker is not None and marker.get("fingerprint") == INDEX_FINGERPRINT:
+        return
     for name, models in INDEXES.items():
         if models:
             await db[name].create_indexes(models)
+    await db.meta.replace_one(
+        {"_id": "indexes"}, {"_id": "indexes", "fingerprint": INDEX_FINGERPRINT}, upsert=True
+    )
 
 
 def mongo_uri_for_logs(uri: str) -> str:
