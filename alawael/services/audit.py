@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from alawael.auth.permissions import Actor
 from alawael.db import Db, Document
+from alawael.errors import BadUserInput
+from alawael.services.pagination import Page, PageArgs, paginate
 
 # Fields never copied into the audit trail.
 _SECRET_FIELDS = frozenset({"passwordHash", "refreshHash", "previousHashes"})
@@ -49,3 +52,33 @@ async def record(
         },
         session=session,
     )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    user_id: ObjectId | None = None
+    entity: str | None = None
+    entity_id: Any = None
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+
+
+async def list_entries(db: Db, flt: AuditFilter, args: PageArgs) -> Page:
+    """Audit entries, newest first. Authorization (VIEW_AUDIT) is declared on the field."""
+    query: Document = {}
+    if flt.user_id is not None:
+        query["userId"] = flt.user_id
+    if flt.entity:
+        query["entity"] = flt.entity
+    if flt.entity_id is not None:
+        query["entityId"] = flt.entity_id
+    if flt.time_from and flt.time_to and flt.time_from > flt.time_to:
+        raise BadUserInput("`from` is after `to`.", field="from")
+    when: Document = {}
+    if flt.time_from is not None:
+        when["$gte"] = flt.time_from
+    if flt.time_to is not None:
+        when["$lt"] = flt.time_to
+    if when:
+        query["timestamp"] = when
+    return await paginate(db, "audit_trail", query, sort_field="timestamp", direction=-1, args=args)

@@ -1,0 +1,37 @@
+"""Audit trail resolver: parse the filter (global ids), call the service."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bson import ObjectId
+from strawberry.types import Info
+
+from alawael.errors import BadUserInput
+from alawael.schema.node import from_global_id
+from alawael.services import audit
+from alawael.services.pagination import Page, PageArgs
+
+if TYPE_CHECKING:
+    from alawael.schema.audit import AuditFilterInput
+
+
+def _entity_id(raw: str) -> Any:
+    """A global id, or a raw ObjectId hex, or a plain key (flags are audited by key)."""
+    try:
+        return from_global_id(raw, field="entityId")
+    except BadUserInput:
+        return ObjectId(raw) if ObjectId.is_valid(raw) else raw
+
+
+async def audit_page(
+    info: Info, flt: AuditFilterInput | None, first: int | None, after: str | None
+) -> Page:
+    parsed = audit.AuditFilter(
+        user_id=from_global_id(flt.user_id, "User", "userId") if flt and flt.user_id else None,
+        entity=flt.entity if flt else None,
+        entity_id=_entity_id(flt.entity_id) if flt and flt.entity_id else None,
+        time_from=flt.from_ if flt else None,
+        time_to=flt.to if flt else None,
+    )
+    return await audit.list_entries(info.context.resources.db, parsed, PageArgs(first, after))

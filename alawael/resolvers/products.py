@@ -1,0 +1,109 @@
+"""Product resolvers: GraphQL arguments in, service calls, documents out."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from strawberry.types import Info
+
+from alawael.db import Document
+from alawael.schema.node import from_global_id
+from alawael.schema.scalars import decimal_to_cents
+from alawael.services import products
+from alawael.services.pagination import Page, PageArgs
+
+if TYPE_CHECKING:
+    from alawael.schema.products import (
+        CreateProductInput,
+        ProductFilterInput,
+        ProductSortInput,
+        UpdateProductInput,
+    )
+
+
+def _cents(amount: Decimal | None) -> int | None:
+    return None if amount is None else decimal_to_cents(amount)
+
+
+async def product(info: Info, gid: str) -> Document | None:
+    oid = from_global_id(gid, "Product")
+    return await products.get_product(info.context.resources, info.context.user, oid)
+
+
+async def product_by_sku(info: Info, sku: str) -> Document | None:
+    return await products.get_product_by_sku(info.context.resources, info.context.user, sku)
+
+
+async def products_page(
+    info: Info,
+    flt: ProductFilterInput | None,
+    sort: ProductSortInput | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Page:
+    f = flt
+    parsed = products.ProductFilter(
+        category=f.category if f else None,
+        search=f.search if f else None,
+        price_min_cents=_cents(f.price_min) if f else None,
+        price_max_cents=_cents(f.price_max) if f else None,
+        in_stock=f.in_stock if f else None,
+        archived=f.archived if f else None,
+    )
+    return await products.list_products(
+        info.context.resources,
+        info.context.user,
+        parsed,
+        sort=sort.field if sort else products.ProductSortField.CREATED_AT,
+        descending=sort.direction.value == "DESC" if sort else True,
+        args=PageArgs(first, after, last, before),
+    )
+
+
+async def create_product(info: Info, data: CreateProductInput) -> Document:
+    parsed = products.ProductData(
+        sku=data.sku,
+        name=data.name,
+        description=data.description,
+        category=data.category,
+        price_cents=decimal_to_cents(data.price),
+        currency=data.currency,
+        stock=data.stock,
+        low_stock_threshold=data.low_stock_threshold,
+    )
+    ctx = info.context
+    return await products.create_product(ctx.resources, ctx.user, parsed, request_id=ctx.request_id)
+
+
+async def update_product(info: Info, gid: str, data: UpdateProductInput) -> Document:
+    oid = from_global_id(gid, "Product")
+    parsed = products.ProductData(
+        sku=data.sku,
+        name=data.name,
+        description=data.description,
+        category=data.category,
+        price_cents=_cents(data.price),
+        currency=data.currency,
+        low_stock_threshold=data.low_stock_threshold,
+    )
+    ctx = info.context
+    return await products.update_product(
+        ctx.resources, ctx.user, oid, parsed, request_id=ctx.request_id
+    )
+
+
+async def archive_product(info: Info, gid: str) -> Document:
+    oid = from_global_id(gid, "Product")
+    ctx = info.context
+    return await products.archive_product(ctx.resources, ctx.user, oid, request_id=ctx.request_id)
+
+
+async def adjust_stock(info: Info, gid: str, delta: int, reason: str) -> Document:
+    oid = from_global_id(gid, "Product")
+    ctx = info.context
+    return await products.adjust_stock(
+        ctx.resources, ctx.user, oid, delta, reason, request_id=ctx.request_id
+    )

@@ -1,0 +1,145 @@
+"""Notifications: the caller's own, as a connection, plus read marks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from bson import ObjectId
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from alawael.auth.permissions import Permission
+from alawael.db import Document
+from alawael.resolvers import notifications as r
+from alawael.schema.audit import jsonable
+from alawael.schema.connection import Connection, build_connection
+from alawael.schema.errors import UserError, run_mutation
+from alawael.schema.node import Node, register_node, to_global_id
+from alawael.schema.orders import Order
+from alawael.schema.permissions import HasPermission
+from alawael.schema.products import Product
+from alawael.services import notifications, orders, products
+from alawael.services.notifications import NotificationType
+
+strawberry.enum(NotificationType, name="NotificationType")
+
+
+@strawberry.type
+class Notification(Node):
+    type: NotificationType
+    title: str
+    body: str
+    data: JSON = strawberry.field(description="Ids (as global ids) and small values.")
+    read: bool
+    read_at: datetime | None
+    created_at: datetime
+    _order_id: strawberry.Private[ObjectId | None]
+    _product_id: strawberry.Private[ObjectId | None]
+
+    @strawberry.field(description="The order this is about, if any (and still visible).")
+    async def order(self, info: Info) -> Order | None:
+        if self._order_id is None:
+            return None
+        doc = await info.context.loaders.order_by_id.load(self._order_id)
+        doc = orders.visible(info.context.user, doc)
+        return Order.from_doc(doc) if doc else None
+
+    @strawberry.field(description="The product this is about, if any (and still visible).")
+    async def product(self, info: Info) -> Product | None:
+        if self._product_id is None:
+            return None
+        doc = await info.context.loaders.product_by_id.load(self._product_id)
+        doc = products.visible(info.context.user, doc)
+        return Product.from_doc(doc) if doc else None
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Notification:
+        data = doc.get("data") or {}
+        return cls(
+            id=to_global_id("Notification", doc["_id"]),
+            type=NotificationType(doc["type"]),
+            title=doc["title"],
+            body=doc.get("body", ""),
+            data=jsonable(data),
+            read=bool(doc.get("read")),
+            read_at=doc.get("readAt"),
+            created_at=doc["createdAt"],
+            _order_id=data.get("orderId"),
+            _product_id=data.get("productId"),
+        )
+
+
+@strawberry.type
+class MarkNotificationReadPayload:
+    notification: Notification | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class MarkAllNotificationsReadPayload:
+    count: int = 0
+    errors: list[UserError]
+
+
+async def _notification(result: Awaitable[Document]) -> dict[str, Any]:
+    return {"notification": Notification.from_doc(await result)}
+
+
+async def _count(result: Awaitable[int]) -> dict[str, Any]:
+    return {"count": await result}
+
+
+async def _node(info: Info, oid: ObjectId) -> Notification | None:
+    doc = await info.context.loaders.notification_by_id.load(oid)
+    doc = notifications.visible(info.context.user, doc)
+    return Notification.from_doc(doc) if doc else None
+
+
+register_node("Notification", _node)
+
+
+async def notifications_connection(
+    info: Info, unread_only: bool, first: int | None, after: str | None
+) -> Connection[Notification]:
+    page = await r.notifications_page(info, unread_only, first, after)
+    return build_connection(page, Notification.from_doc)  # type: ignore[no-any-return]
+
+
+_OWN = [HasPermission(Permission.READ_OWN_NOTIFICATIONS)]
+
+
+@strawberry.type
+class NotificationQuery:
+    @strawberry.field(permission_classes=_OWN, description="Your notifications, newest first.")
+    async def notifications(
+        self,
+        info: Info,
+        unread_only: bool = False,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Notification]:
+        return await notifications_connection(info, unread_only, first, after)
+
+    @strawberry.field(permission_classes=_OWN)
+    async def unread_notification_count(self, info: Info) -> int:
+        return await notifications.unread_count(info.context.resources, info.context.user)
+
+
+@strawberry.type
+class NotificationMutation:
+    @strawberry.mutation(permission_classes=_OWN, description="Anyone else's id: NOT_FOUND.")
+    async def mark_notification_read(
+        self, info: Info, id: strawberry.ID
+    ) -> MarkNotificationReadPayload:
+        return await run_mutation(
+            MarkNotificationReadPayload, lambda: _notification(r.mark_read(info, id))
+        )
+
+    @strawberry.mutation(permission_classes=_OWN, description="Returns how many were unread.")
+    async def mark_all_notifications_read(self, info: Info) -> MarkAllNotificationsReadPayload:
+        return await run_mutation(
+            MarkAllNotificationsReadPayload, lambda: _count(r.mark_all_read(info))
+        )

@@ -1,0 +1,266 @@
+"""Order types, order queries (own orders for customers, all for staff) and mutations.
+
+Fields that only read a snapshot are plain attributes filled in `from_doc`; only the
+relations (customer, product, who changed the status) are async, and they go through
+DataLoaders, so a page of orders costs a constant number of queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from bson import ObjectId
+from strawberry.types import Info
+
+import alawael.resolvers.orders as r
+from alawael.auth.permissions import Permission
+from alawael.db import Document
+from alawael.schema.connection import Connection, build_connection
+from alawael.schema.errors import UserError, run_mutation
+from alawael.schema.node import Node, register_node, to_global_id
+from alawael.schema.permissions import HasPermission
+from alawael.schema.products import Product, SortDirection
+from alawael.schema.scalars import Money, cents_to_decimal
+from alawael.services import orders
+from alawael.services.orders import OrderSortField, OrderStatus
+
+if TYPE_CHECKING:
+    from alawael.schema.users import User
+
+# Lazy: users.py imports this module for User.orders.
+_LazyUser = Annotated["User", strawberry.lazy("alawael.schema.users")]
+
+strawberry.enum(OrderStatus, name="OrderStatus", description="See the state machine in README.")
+strawberry.enum(OrderSortField, name="OrderSortField")
+
+
+async def _load_user(info: Info, oid: ObjectId | None) -> User | None:
+    from alawael.schema.users import User
+
+    doc = await info.context.loaders.user_by_id.load(oid) if oid is not None else None
+    return User.from_doc(doc) if doc else None
+
+
+@strawberry.type(description="A line of an order: a snapshot of the product when ordered.")
+class OrderItem:
+    sku: str
+    name: str
+    unit_price: Money
+    quantity: int
+    line_total: Money
+    _product_id: strawberry.Private[ObjectId]
+
+    @strawberry.field(description="The product now (archived products still resolve).")
+    async def product(self, info: Info) -> Product | None:
+        doc = await info.context.loaders.product_by_id.load(self._product_id)
+        return Product.from_doc(doc) if doc else None
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> OrderItem:
+        return cls(
+            sku=doc["sku"],
+            name=doc["name"],
+            unit_price=Money(cents_to_decimal(doc["unitPriceCents"])),
+            quantity=doc["quantity"],
+            line_total=Money(cents_to_decimal(doc["lineTotalCents"])),
+            _product_id=doc["productId"],
+        )
+
+
+@strawberry.type
+class StatusChange:
+    status: OrderStatus
+    at: datetime
+    note: str | None
+    _by: strawberry.Private[ObjectId | None]
+
+    @strawberry.field(description="Who made the change (null if the user is gone).")
+    async def by(self, info: Info) -> _LazyUser | None:
+        return await _load_user(info, self._by)
+
+
+@strawberry.type
+class Order(Node):
+    number: str = strawberry.field(description='Human-readable, e.g. "ORD-000123".')
+    items: list[OrderItem]
+    subtotal: Money
+    total: Money
+    currency: str
+    status: OrderStatus
+    status_history: list[StatusChange]
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+    _id: strawberry.Private[ObjectId]
+    _user_id: strawberry.Private[ObjectId]
+
+    @strawberry.field
+    async def customer(self, info: Info) -> _LazyUser | None:
+        return await _load_user(info, self._user_id)
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Order:
+        return cls(
+            id=to_global_id("Order", doc["_id"]),
+            number=doc["number"],
+            items=[OrderItem.from_doc(item) for item in doc["items"]],
+            subtotal=Money(cents_to_decimal(doc["subtotalCents"])),
+            total=Money(cents_to_decimal(doc["totalCents"])),
+            currency=doc.get("currency", "SAR"),
+            status=OrderStatus(doc["status"]),
+            status_history=[
+                StatusChange(
+                    status=OrderStatus(h["status"]),
+                    at=h["at"],
+                    note=h.get("note"),
+                    _by=h.get("byUserId"),
+                )
+                for h in doc.get("statusHistory", ())
+            ],
+            note=doc.get("note"),
+            created_at=doc["createdAt"],
+            updated_at=doc["updatedAt"],
+            _id=doc["_id"],
+            _user_id=doc["userId"],
+        )
+
+
+@strawberry.input(name="OrderFilter")
+class OrderFilterInput:
+    status: OrderStatus | None = None
+    user_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Staff only; a customer always gets their own orders."
+    )
+    created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+
+
+@strawberry.input(name="OrderSort")
+class OrderSortInput:
+    field: OrderSortField = OrderSortField.CREATED_AT
+    direction: SortDirection = SortDirection.DESC
+
+
+@strawberry.input
+class OrderLineInput:
+    product_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class PlaceOrderInput:
+    items: list[OrderLineInput] = strawberry.field(
+        description=f"1-{orders.MAX_LINES} lines; repeated products are merged."
+    )
+    note: str | None = None
+
+
+@strawberry.type
+class PlaceOrderPayload:
+    order: Order | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class UpdateOrderStatusPayload:
+    order: Order | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CancelOrderPayload:
+    order: Order | None = None
+    errors: list[UserError]
+
+
+async def _order(result: Awaitable[Document]) -> dict[str, Any]:
+    return {"order": Order.from_doc(await result)}
+
+
+async def _node(info: Info, oid: ObjectId) -> Order | None:
+    doc = orders.visible(info.context.user, await info.context.loaders.order_by_id.load(oid))
+    return Order.from_doc(doc) if doc else None
+
+
+register_node("Order", _node)
+
+
+async def orders_connection(
+    info: Info,
+    flt: OrderFilterInput | None,
+    sort: OrderSortInput | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Order]:
+    page = await r.orders_page(info, flt, sort, first, after, last, before)
+    return build_connection(page, Order.from_doc)  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field(
+        permission_classes=[HasPermission(Permission.VIEW_OWN_ORDERS)],
+        description="An order you may see; anyone else's is NOT_FOUND.",
+    )
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        return Order.from_doc(await r.order(info, id))
+
+    @strawberry.field(
+        permission_classes=[HasPermission(Permission.VIEW_OWN_ORDERS)],
+        description="Your orders (customers) or all orders (staff and above).",
+    )
+    async def orders(
+        self,
+        info: Info,
+        filter: OrderFilterInput | None = None,
+        sort: OrderSortInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Order]:
+        return await orders_connection(info, filter, sort, first, after, last, before)
+
+
+@strawberry.type
+class OrderMutation:
+    @strawberry.mutation(
+        permission_classes=[HasPermission(Permission.PLACE_ORDERS)],
+        description="Place an order; a retry with the same idempotencyKey returns the first "
+        "order instead of placing another.",
+    )
+    async def place_order(
+        self, info: Info, input: PlaceOrderInput, idempotency_key: str | None = None
+    ) -> PlaceOrderPayload:
+        return await run_mutation(
+            PlaceOrderPayload, lambda: _order(r.place_order(info, input, idempotency_key))
+        )
+
+    @strawberry.mutation(
+        permission_classes=[HasPermission(Permission.MANAGE_ORDERS)],
+        description="PENDING->CONFIRMED->SHIPPED->DELIVERED; PENDING|CONFIRMED->CANCELLED.",
+    )
+    async def update_order_status(
+        self, info: Info, id: strawberry.ID, status: OrderStatus, note: str | None = None
+    ) -> UpdateOrderStatusPayload:
+        return await run_mutation(
+            UpdateOrderStatusPayload,
+            lambda: _order(r.update_order_status(info, id, status, note)),
+        )
+
+    @strawberry.mutation(
+        permission_classes=[HasPermission(Permission.VIEW_OWN_ORDERS)],
+        description="Cancel and restock: your own PENDING order, or (staff) a PENDING or "
+        "CONFIRMED one.",
+    )
+    async def cancel_order(
+        self, info: Info, id: strawberry.ID, reason: str | None = None
+    ) -> CancelOrderPayload:
+        return await run_mutation(
+            CancelOrderPayload, lambda: _order(r.cancel_order(info, id, reason))
+        )

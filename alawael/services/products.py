@@ -1,0 +1,403 @@
+"""Products: catalogue reads (cached, public) and writes (managers), stock adjustments.
+
+Reads go through the resolver cache under the scopes `products` (lists, sku lookups),
+`product:<hex>` (one product) and `categories`; every write bumps all three. Archived
+products are hidden from everyone but managers, so cache keys carry that visibility.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from alawael.auth.permissions import Actor, Permission
+from alawael.context import Resources
+from alawael.db import Document
+from alawael.errors import BadUserInput, Conflict, InsufficientStock, NotFound
+from alawael.services import audit
+from alawael.services.notifications import crossed_low_stock, notify_low_stock
+from alawael.services.pagination import Page, PageArgs, paginate
+
+# Sane bounds: a price above 10 million or a stock above a million is a typo, not a sale.
+MAX_PRICE_CENTS = 1_000_000_000
+MAX_STOCK = 1_000_000
+MAX_TEXT = {"sku": 64, "name": 200, "description": 5000, "category": 100, "search": 100}
+DEFAULT_LOW_STOCK_THRESHOLD = 10
+DEFAULT_CURRENCY = "SAR"
+STOCK_CHANNEL = "stock"
+_SKU_RE = re.compile(r"^[A-Z0-9][A-Z0-9._\-]*$")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+class ProductSortField(StrEnum):
+    PRICE = "priceCents"
+    NAME = "name"
+    CREATED_AT = "createdAt"
+    STOCK = "stock"
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    category: str | None = None
+    search: str | None = None
+    price_min_cents: int | None = None
+    price_max_cents: int | None = None
+    in_stock: bool | None = None
+    archived: bool | None = None
+
+
+@dataclass(frozen=True)
+class ProductData:
+    """Fields of a create (all given) or an update (None = unchanged)."""
+
+    sku: str | None = None
+    name: str | None = None
+    description: str | None = None
+    category: str | None = None
+    price_cents: int | None = None
+    currency: str | None = None
+    stock: int | None = None
+    low_stock_threshold: int | None = None
+
+
+def is_manager(actor: Actor | None) -> bool:
+    return actor is not None and actor.can(Permission.MANAGE_PRODUCTS)
+
+
+def _visibility(actor: Actor | None) -> str:
+    return "manager" if is_manager(actor) else "public"
+
+
+def product_scopes(*oids: ObjectId) -> list[str]:
+    return ["products", "categories", *(f"product:{oid}" for oid in oids)]
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def _text(value: str, field: str, *, required: bool) -> str:
+    value = value.strip()
+    if required and not value:
+        raise BadUserInput(f"`{field}` must not be empty.", field=field)
+    if len(value) > MAX_TEXT[field]:
+        raise BadUserInput(f"`{field}` is longer than {MAX_TEXT[field]} characters.", field=field)
+    return value
+
+
+def _bounded(value: int, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BadUserInput(f"`{field}` must be an integer from {low} to {high}.", field=field)
+    return value
+
+
+def _validated(data: ProductData, *, creating: bool) -> Document:
+    """The Mongo fields to write; raises BAD_USER_INPUT naming the field."""
+    out: Document = {}
+    if data.sku is not None or creating:
+        sku = _text(data.sku or "", "sku", required=True).upper()
+        if not _SKU_RE.match(sku):
+            raise BadUserInput("`sku` may hold letters, digits, '.', '_' and '-'.", field="sku")
+        out["sku"] = sku
+    if data.name is not None or creating:
+        # Any script is fine (Arabic names are the norm); only emptiness and length matter.
+        out["name"] = _text(data.name or "", "name", required=True)
+    if data.description is not None or creating:
+        out["description"] = _text(data.description or "", "description", required=False)
+    if data.category is not None or creating:
+        out["category"] = _text(data.category or "", "category", required=False)
+    if data.price_cents is not None:
+        out["priceCents"] = _bounded(data.price_cents, "price", 0, MAX_PRICE_CENTS)
+    elif creating:
+        raise BadUserInput("`price` is required.", field="price")
+    if data.currency is not None or creating:
+        currency = (data.currency or DEFAULT_CURRENCY).strip().upper()
+        if not _CURRENCY_RE.match(currency):
+            raise BadUserInput("`currency` must be a 3-letter ISO code.", field="currency")
+        out["currency"] = currency
+    if data.stock is not None or creating:
+        out["stock"] = _bounded(data.stock or 0, "stock", 0, MAX_STOCK)
+    if data.low_stock_threshold is not None or creating:
+        threshold = DEFAULT_LOW_STOCK_THRESHOLD
+        if data.low_stock_threshold is not None:
+            threshold = data.low_stock_threshold
+        out["lowStockThreshold"] = _bounded(threshold, "lowStockThreshold", 0, MAX_STOCK)
+    return out
+
+
+def _query(flt: ProductFilter, actor: Actor | None) -> Document:
+    query: Document = {}
+    # Archived products are visible only to managers who ask for them.
+    query["archived"] = bool(flt.archived) if is_manager(actor) else False
+    if flt.category:
+        query["category"] = flt.category.strip()
+    if flt.search:
+        term = _text(flt.search, "search", required=False)
+        if term:
+            # re.escape: user input is a literal, never a regex (no ReDoS, no injection).
+            pattern = {"$regex": re.escape(term), "$options": "i"}
+            query["$or"] = [{"name": pattern}, {"sku": pattern}, {"description": pattern}]
+    price: Document = {}
+    if flt.price_min_cents is not None:
+        price["$gte"] = flt.price_min_cents
+    if flt.price_max_cents is not None:
+        price["$lte"] = flt.price_max_cents
+    if price:
+        query["priceCents"] = price
+    if flt.in_stock is not None:
+        query["stock"] = {"$gt": 0} if flt.in_stock else 0
+    return query
+
+
+# --- reads ------------------------------------------------------------------------------
+
+
+async def get_product(res: Resources, actor: Actor | None, oid: ObjectId) -> Document | None:
+    """One product, or None when missing or archived and the caller isn't a manager."""
+    doc: Document | None = await res.cache.get_or_compute(
+        "product",
+        [str(oid)],
+        scopes=[f"product:{oid}"],
+        ttl=res.settings.cache_ttl_seconds,
+        compute=lambda: res.db.products.find_one({"_id": oid}),
+    )
+    return visible(actor, doc)
+
+
+async def get_product_by_sku(res: Resources, actor: Actor | None, sku: str) -> Document | None:
+    key = sku.strip().upper()
+    doc: Document | None = await res.cache.get_or_compute(
+        "product_by_sku",
+        [key],
+        scopes=["products"],
+        ttl=res.settings.cache_ttl_seconds,
+        compute=lambda: res.db.products.find_one({"sku": key}),
+    )
+    return visible(actor, doc)
+
+
+def visible(actor: Actor | None, doc: Document | None) -> Document | None:
+    if doc is None or (doc.get("archived") and not is_manager(actor)):
+        return None
+    return doc
+
+
+async def list_products(
+    res: Resources,
+    actor: Actor | None,
+    flt: ProductFilter,
+    *,
+    sort: ProductSortField = ProductSortField.CREATED_AT,
+    descending: bool = True,
+    args: PageArgs,
+) -> Page:
+    query = _query(flt, actor)
+    direction = -1 if descending else 1
+    key = [_visibility(actor), asdict(flt), sort.value, direction, asdict(args)]
+
+    async def compute() -> Document:
+        page = await paginate(
+            res.db, "products", query, sort_field=sort.value, direction=direction, args=args
+        )
+        return {"docs": page.docs, "next": page.has_next_page, "prev": page.has_previous_page}
+
+    cached: Document = await res.cache.get_or_compute(
+        "products", key, scopes=["products"], ttl=res.settings.cache_ttl_seconds, compute=compute
+    )
+
+    async def count() -> int:
+        total: int = await res.cache.get_or_compute(
+            "products_count",
+            key[:2],
+            scopes=["products"],
+            ttl=res.settings.cache_ttl_seconds,
+            compute=lambda: res.db.products.count_documents(query),
+        )
+        return total
+
+    return Page(
+        docs=cached["docs"],
+        sort_field=sort.value,
+        has_next_page=cached["next"],
+        has_previous_page=cached["prev"],
+        count=count,
+    )
+
+
+async def list_categories(res: Resources, actor: Actor | None) -> list[Document]:
+    """Distinct categories with the number of visible products in each, by name."""
+    archived = {} if is_manager(actor) else {"archived": False}
+
+    async def compute() -> list[Document]:
+        pipeline: list[Document] = [
+            {"$match": archived},
+            {"$group": {"_id": "$category", "count": {"$sum": 1}}},
+            {"$sort": {"_id": 1}},
+        ]
+        cursor = await res.db.products.aggregate(pipeline)
+        return [{"name": doc["_id"] or "", "count": doc["count"]} async for doc in cursor]
+
+    result: list[Document] = await res.cache.get_or_compute(
+        "categories",
+        [_visibility(actor)],
+        scopes=["categories"],
+        ttl=res.settings.cache_ttl_seconds,
+        compute=compute,
+    )
+    return result
+
+
+# --- writes -----------------------------------------------------------------------------
+
+
+async def _after_write(res: Resources, oid: ObjectId) -> None:
+    await res.cache.bump(*product_scopes(oid))
+
+
+async def create_product(
+    res: Resources, actor: Actor | None, data: ProductData, *, request_id: str | None = None
+) -> Document:
+    fields = _validated(data, creating=True)
+    now = datetime.now(UTC)
+    doc: Document = {"_id": ObjectId(), **fields, "archived": False, "createdAt": now}
+    doc["updatedAt"] = now
+    try:
+        await res.db.products.insert_one(doc)
+    except DuplicateKeyError as exc:
+        raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
+    await audit.record(
+        res.db,
+        actor,
+        action="createProduct",
+        entity="product",
+        entity_id=doc["_id"],
+        before=None,
+        after=doc,
+        request_id=request_id,
+    )
+    await _after_write(res, doc["_id"])
+    return doc
+
+
+async def update_product(
+    res: Resources,
+    actor: Actor | None,
+    oid: ObjectId,
+    data: ProductData,
+    *,
+    request_id: str | None = None,
+) -> Document:
+    """Update the given fields. Stock is not editable here: `adjust_stock` keeps a reason
+    and the low-stock rules."""
+    if data.stock is not None:
+        raise BadUserInput("Change stock with adjustStock.", field="stock")
+    fields = _validated(data, creating=False)
+    before = await res.db.products.find_one({"_id": oid})
+    if before is None:
+        raise NotFound("No such product.", field="id")
+    if not fields:
+        return before
+    fields["updatedAt"] = datetime.now(UTC)
+    try:
+        after = await res.db.products.find_one_and_update(
+            {"_id": oid}, {"$set": fields}, return_document=ReturnDocument.AFTER
+        )
+    except DuplicateKeyError as exc:
+        raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
+    if after is None:
+        raise NotFound("No such product.", field="id")
+    await audit.record(
+        res.db,
+        actor,
+        action="updateProduct",
+        entity="product",
+        entity_id=oid,
+        before={k: before.get(k) for k in fields},
+        after=fields,
+        request_id=request_id,
+    )
+    await _after_write(res, oid)
+    return after
+
+
+async def archive_product(
+    res: Resources, actor: Actor | None, oid: ObjectId, *, request_id: str | None = None
+) -> Document:
+    """Soft delete: the document stays, so orders keep resolving their products."""
+    after = await res.db.products.find_one_and_update(
+        {"_id": oid},
+        {"$set": {"archived": True, "updatedAt": datetime.now(UTC)}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if after is None:
+        raise NotFound("No such product.", field="id")
+    await audit.record(
+        res.db,
+        actor,
+        action="archiveProduct",
+        entity="product",
+        entity_id=oid,
+        before={"archived": False},
+        after={"archived": True},
+        request_id=request_id,
+    )
+    await _after_write(res, oid)
+    return after
+
+
+async def adjust_stock(
+    res: Resources,
+    actor: Actor | None,
+    oid: ObjectId,
+    delta: int,
+    reason: str,
+    *,
+    request_id: str | None = None,
+) -> Document:
+    """Add `delta` (may be negative) to the stock; never below 0 nor above MAX_STOCK.
+
+    The bounds are part of the update filter, so two concurrent adjustments can't together
+    take the stock below zero."""
+    _bounded(delta, "delta", -MAX_STOCK, MAX_STOCK)
+    if delta == 0:
+        raise BadUserInput("`delta` must not be 0.", field="delta")
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise BadUserInput("`reason` must be 1-500 characters.", field="reason")
+    bound = {"$gte": -delta} if delta < 0 else {"$lte": MAX_STOCK - delta}
+    after = await res.db.products.find_one_and_update(
+        {"_id": oid, "stock": bound},
+        {"$inc": {"stock": delta}, "$set": {"updatedAt": datetime.now(UTC)}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if after is None:
+        current = await res.db.products.find_one({"_id": oid}, {"stock": 1})
+        if current is None:
+            raise NotFound("No such product.", field="id")
+        if delta < 0:
+            raise InsufficientStock(
+                f"Only {current['stock']} in stock; cannot remove {-delta}.",
+                field="delta",
+                details={"available": current["stock"]},
+            )
+        raise BadUserInput(f"Stock may not exceed {MAX_STOCK}.", field="delta")
+    await audit.record(
+        res.db,
+        actor,
+        action="adjustStock",
+        entity="product",
+        entity_id=oid,
+        before={"stock": after["stock"] - delta},
+        after={"stock": after["stock"], "delta": delta, "reason": reason},
+        request_id=request_id,
+    )
+    await _after_write(res, oid)
+    await res.events.publish(STOCK_CHANNEL, {"productId": str(oid), "stock": after["stock"]})
+    if crossed_low_stock(after, delta):
+        await notify_low_stock(res, [after])
+    return after
