@@ -4,10 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alawael.auth.permissions import Actor
-from alawael.context import Resources
+from alawael.errors import AppError, Unauthenticated
+from alawael.http import client_ip
+
+if TYPE_CHECKING:
+    from alawael.context import Context, Resources
+
+__all__ = [
+    "actor_from_token",
+    "authenticate_request",
+    "bearer_token",
+    "client_ip",
+    "require_actor",
+    "token_from_connection_params",
+]
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
@@ -26,6 +39,26 @@ async def actor_from_token(resources: Resources, token: str | None) -> Actor | N
     from alawael.auth.tokens import verify_access_token  # the auth module owns the rules
 
     return await verify_access_token(resources, token)
+
+
+async def authenticate_request(
+    resources: Resources, token: str | None
+) -> tuple[Actor | None, AppError | None]:
+    """(actor, None) for a good token, (None, None) for no token, (None, error) for a bad
+    one. The error is kept, not raised: it must reach the client as a GraphQL error with
+    extensions.code UNAUTHENTICATED, not escape the view as an HTTP 500."""
+    try:
+        return await actor_from_token(resources, token), None
+    except AppError as exc:
+        return None, exc
+
+
+def require_actor(context: Context) -> Actor:
+    """The caller, or the reason there is none (the token's error, else 'Authentication
+    required.')."""
+    if context.user is not None:
+        return context.user
+    raise context.auth_error or Unauthenticated()
 
 
 def token_from_connection_params(params: Mapping[str, Any] | None) -> str | None:
