@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import bson
 import orjson
@@ -18,7 +19,7 @@ from bson.codec_options import CodecOptions
 
 # Values are stored as BSON: compact, C-accelerated, and it round-trips the types our
 # documents hold (ObjectId, datetime, Decimal128) without pickle's code-execution risk.
-_CODEC = CodecOptions(tz_aware=True)
+_CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
 
 
 def dump_value(value: Any) -> bytes:
@@ -29,7 +30,42 @@ def load_value(raw: bytes) -> Any:
     return bson.decode(raw, _CODEC)["v"]
 
 
+Result = Literal["hit", "miss", "error"]
+
+
+class CacheStats:
+    """Per-cache-name hit/miss/error counts of this worker: a cheap snapshot for tests and
+    `/api/health`; Prometheus gets the same numbers (`alawael_cache_requests_total`)."""
+
+    def __init__(self) -> None:
+        self._counts: defaultdict[str, dict[str, int]] = defaultdict(
+            lambda: {"hit": 0, "miss": 0, "error": 0}
+        )
+
+    def record(self, name: str, result: Result) -> None:
+        self._counts[name][result] += 1
+        # Imported lazily: metrics.py imports Starlette and pymongo; tests of the cache
+        # alone need neither, and a failing metrics import must never break a read.
+        from alawael.metrics import CACHE_REQUESTS
+
+        CACHE_REQUESTS.labels(cache=name, result=result).inc()
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        return {name: dict(counts) for name, counts in self._counts.items()}
+
+    def total(self, result: Result) -> int:
+        return sum(counts[result] for counts in self._counts.values())
+
+    def hit_ratio(self, name: str | None = None) -> float:
+        rows = [self._counts[name]] if name is not None else list(self._counts.values())
+        hits = sum(r["hit"] for r in rows)
+        lookups = sum(r["hit"] + r["miss"] + r["error"] for r in rows)
+        return hits / lookups if lookups else 0.0
+
+
 class Cache(Protocol):
+    stats: CacheStats
+
     async def bump(self, *scopes: str) -> None:
         """Invalidate every cached value that read any of these scopes."""
 
@@ -57,7 +93,10 @@ def encode_key(name: str, key: Sequence[Any], generations: Sequence[int]) -> str
 class MemoryCache:
     """The single-worker cache used when no REDIS_URL is configured."""
 
+    max_entries = 10_000
+
     def __init__(self) -> None:
+        self.stats = CacheStats()
         self._gens: dict[str, int] = {}
         self._values: dict[str, tuple[float, bytes]] = {}
         self._inflight: dict[str, asyncio.Future[Any]] = {}
@@ -79,16 +118,21 @@ class MemoryCache:
         hit = self._values.get(full)
         now = time.monotonic()
         if hit is not None and hit[0] > now:
+            self.stats.record(name, "hit")
             return load_value(hit[1])
         # Stampede control: concurrent misses on one key share one computation.
         pending = self._inflight.get(full)
         if pending is not None:
+            self.stats.record(name, "hit")  # served without computing
             return await asyncio.shield(pending)
+        self.stats.record(name, "miss")
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[full] = fut
         try:
             value = await compute()
             self._values[full] = (now + ttl, dump_value(value))
+            if len(self._values) > self.max_entries:
+                self._prune(now)
             fut.set_result(value)
             return value
         except BaseException as exc:
@@ -98,8 +142,43 @@ class MemoryCache:
         finally:
             del self._inflight[full]
 
+    def _prune(self, now: float) -> None:
+        # Old generations are never read again; without pruning they would pile up.
+        self._values = {k: v for k, v in self._values.items() if v[0] > now}
+        if len(self._values) > self.max_entries:  # still full: drop the oldest half
+            keep = list(self._values.items())[len(self._values) // 2 :]
+            self._values = dict(keep)
+
     async def ping(self) -> str:
         return "in-process"
 
     async def close(self) -> None:
         self._values.clear()
+
+
+class NullCache:
+    """CACHE_ENABLED=false: every read computes (for debugging a suspected stale value)."""
+
+    def __init__(self) -> None:
+        self.stats = CacheStats()
+
+    async def bump(self, *scopes: str) -> None:
+        return None
+
+    async def get_or_compute(
+        self,
+        name: str,
+        key: Sequence[Any],
+        *,
+        scopes: Sequence[str],
+        ttl: int,
+        compute: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        self.stats.record(name, "miss")
+        return await compute()
+
+    async def ping(self) -> str:
+        return "disabled"
+
+    async def close(self) -> None:
+        return None

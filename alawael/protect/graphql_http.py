@@ -1,0 +1,219 @@
+"""GraphQL over HTTP behaviour of the view (mixed into `ERPGraphQL`).
+
+- Media type: `application/graphql-response+json` when the client's Accept lists it, else
+  `application/json` (legacy clients, and no Accept at all).
+- Status: with graphql-response+json, a request error (the document could not be parsed,
+  failed validation, was too complex, or is not allowed: no `data` entry) is 400; a result
+  with `data` is 200 even with field errors. With application/json it is always 200
+  (what older clients expect). Rate-limit refusals are 429 either way.
+- GET runs queries only: a mutation via GET is 405 with `Allow: POST`.
+- Persisted queries and the safelist (`alawael.protect.persisted`) resolve the document
+  first; an auth operation (login/register/refreshToken) is then charged to the `auth`
+  rate-limit budget, after resolution, so a stored hash cannot dodge it.
+- Batching (a JSON array of operations) is on, up to GRAPHQL_MAX_BATCH operations; each
+  operation is checked (limits, cost, persisted queries) on its own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql.error import GraphQLSyntaxError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from alawael.errors import AppError
+from alawael.http import client_ip
+from alawael.protect.persisted import PersistedQueries
+from alawael.protect.ratelimit import AUTH_FIELDS, RateLimiter
+
+if TYPE_CHECKING:
+    from alawael.config import Settings
+    from alawael.context import Context
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+class GraphQLSubResponse(Response):
+    """The view's sub-response, remembering which media type the client accepts."""
+
+    graphql_response: bool = False
+
+
+def accepts_graphql_response(accept: str) -> bool:
+    return GRAPHQL_RESPONSE in accept
+
+
+@lru_cache(maxsize=256)
+def root_fields(query: str, operation_name: str | None) -> frozenset[str]:
+    """Root field names of the operation that would run (empty if it does not parse)."""
+    try:
+        document = parse(query, max_tokens=20_000)
+    except GraphQLSyntaxError:
+        return frozenset()
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        ops = [op for op in ops if op.name is not None and op.name.value == operation_name]
+    return frozenset(
+        sel.name.value
+        for op in ops[:1]
+        for sel in op.selection_set.selections
+        if isinstance(sel, FieldNode)
+    )
+
+
+def _request_error(error: AppError) -> ExecutionResult:
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(error.message, extensions=error.extensions)]
+    )
+
+
+class GraphQLHTTPProtocol:
+    """Mixin for `strawberry.asgi.GraphQL` subclasses; see the module docstring."""
+
+    settings: Settings
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET carrying only a persisted-query hash is an operation, not a browser visit.
+        if request.query_params.get("extensions") is not None:
+            return False
+        return super().should_render_graphql_ide(request)  # type: ignore[misc,no-any-return]
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub = GraphQLSubResponse()
+        sub.status_code = None  # type: ignore[assignment]
+        del sub.headers["content-length"]
+        sub.graphql_response = accepts_graphql_response(request.headers.get("accept", ""))
+        return sub
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        persisted = self._persisted(context)
+        try:
+            request_data.query = await persisted.resolve(
+                request_data.query, request_data.extensions
+            )
+        except AppError as exc:
+            return _request_error(exc)
+        refused = await self._charge_auth_budget(request, sub_response, request_data)
+        if refused is not None:
+            return refused
+        try:
+            return await super().execute_single(  # type: ignore[misc,no-any-return]
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise HTTPException(405, "Mutations must be sent with POST.") from exc
+            raise
+
+    def _persisted(self, context: Context) -> PersistedQueries:
+        extras = context.resources.extras
+        store = extras.get("persisted_queries")
+        if store is None:
+            store = extras["persisted_queries"] = PersistedQueries(
+                self.settings, context.resources.redis
+            )
+        return store
+
+    async def _charge_auth_budget(
+        self, request: Request, sub_response: Response, data: GraphQLRequestData
+    ) -> ExecutionResult | None:
+        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        query = data.query
+        if limiter is None or not self.settings.rate_limit_enabled or not query:
+            return None
+        # Cheap pre-check before parsing: most operations name none of these fields.
+        if not any(name in query for name in AUTH_FIELDS):
+            return None
+        if not root_fields(query, data.operation_name) & AUTH_FIELDS:
+            return None
+        decision = await limiter.check([("auth", client_ip(request.scope, self.settings))])
+        if decision is None:
+            return None
+        for name, value in decision.headers():
+            sub_response.headers[name.decode()] = value.decode()
+        if decision.allowed:
+            return None
+        from alawael.errors import RateLimited, ServiceUnavailable
+
+        sub_response.status_code = 503 if decision.unavailable else 429
+        if decision.unavailable:
+            return _request_error(ServiceUnavailable())
+        retry = max(decision.reset_after, 1)
+        return _request_error(
+            RateLimited(f"Too many sign-in attempts; retry in {retry} seconds.", retry_after=retry)
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)  # type: ignore[misc]
+        # A request error (nothing executed) has no `data` entry (GraphQL over HTTP).
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            response.pop("data", None)
+        return response  # type: ignore[no-any-return]
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response: Response = super().create_response(response_data, sub_response)  # type: ignore[misc]
+        if getattr(sub_response, "graphql_response", False):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            request_error = isinstance(response_data, dict) and "data" not in response_data
+            if not sub_response.status_code and request_error:
+                response.status_code = 400
+        return response
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)  # type: ignore[misc]
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))  # type: ignore[attr-defined]
+        except HTTPException as exc:
+            response = self._http_error(exc, scope)
+        await response(scope, receive, send)
+
+    def _http_error(self, exc: HTTPException, scope: Scope) -> Response:
+        """Strawberry's plain-text HTTP errors, as GraphQL-shaped JSON with proper headers."""
+        accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")
+        media = (
+            f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            if accepts_graphql_response(accept)
+            else "application/json"
+        )
+        headers = {"Allow": "POST"} if exc.status_code == 405 else {}
+        if exc.status_code == 405 and "GraphQL only supports" in (exc.reason or ""):
+            headers = {"Allow": "GET, POST"}
+        return JSONResponse(
+            {"errors": [{"message": exc.reason or "Bad request."}]},
+            status_code=exc.status_code,
+            headers=headers,
+            media_type=media,
+        )
