@@ -1,17 +1,28 @@
 """Pub/sub hub feeding GraphQL subscriptions (Redis or in-process).
 
 Events are small dicts that carry ids, never rendered data: each subscriber re-reads what
-it is allowed to see, with fresh loaders, when the event arrives.
+it is allowed to see, with fresh loaders, when the event arrives. Channels and payloads are
+listed in docs/data-model.md ("Events").
+
+Publishing is best effort: the write it announces is already committed, so a hub that
+cannot reach Redis logs, counts and delivers to this worker's subscribers instead of
+failing the mutation.
+
+With Redis (`alawael.events_redis.RedisEventHub`) each worker holds ONE Redis subscription
+and dispatches to its local subscribers; `MemoryEventHub` serves a single worker.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
+from alawael.realtime.fanout import Delivery, LocalFanout, Subscriber
+
 Event = dict[str, Any]
+
+__all__ = ["Delivery", "Event", "EventHub", "MemoryEventHub", "Subscriber"]
 
 
 class EventHub(Protocol):
@@ -22,6 +33,16 @@ class EventHub(Protocol):
     ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]:
         """`async with hub.subscribe("orders") as events: async for e in events: ...`"""
 
+    def listen(
+        self,
+        channels: Iterable[str],
+        *,
+        on_overflow: Callable[[], None] | None = None,
+        queue_size: int | None = None,
+    ) -> contextlib.AbstractAsyncContextManager[Subscriber]:
+        """A bounded subscriber over several channels, yielding shared `Delivery` objects
+        (what GraphQL subscriptions use). Overflow calls `on_overflow` and drops it."""
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -29,37 +50,52 @@ class EventHub(Protocol):
     async def ping(self) -> str: ...
 
 
+async def _events_of(sub: Subscriber) -> AsyncIterator[Event]:
+    async for delivery in sub:
+        yield delivery.event
+
+
 class MemoryEventHub:
     """In-process fan-out for a single worker (no REDIS_URL)."""
 
     def __init__(self, queue_size: int = 100) -> None:
-        self._subs: dict[str, set[asyncio.Queue[Event]]] = {}
-        self._queue_size = queue_size
+        self.fanout = LocalFanout(queue_size)
 
     async def start(self) -> None:
         return None
 
     async def publish(self, channel: str, event: Event) -> None:
-        for queue in list(self._subs.get(channel, ())):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(event)
+        self.fanout.dispatch(channel, event)
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Event]]:
-        queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
-        self._subs.setdefault(channel, set()).add(queue)
+    def listen(
+        self,
+        channels: Iterable[str],
+        *,
+        on_overflow: Callable[[], None] | None = None,
+        queue_size: int | None = None,
+    ) -> contextlib.AbstractAsyncContextManager[Subscriber]:
+        return self.fanout.listen(channels, on_overflow=on_overflow, queue_size=queue_size)
 
-        async def iterate() -> AsyncIterator[Event]:
-            while True:
-                yield await queue.get()
-
-        try:
-            yield iterate()
-        finally:
-            self._subs[channel].discard(queue)
+    def subscribe(
+        self, channel: str
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]:
+        return subscribe_via(self.fanout, channel)
 
     async def close(self) -> None:
-        self._subs.clear()
+        self.fanout.clear()
 
     async def ping(self) -> str:
         return "in-process"
+
+
+def subscribe_via(
+    fanout: LocalFanout, channel: str
+) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]:
+    """`subscribe()` for hubs built on a LocalFanout (shared by the Redis hub)."""
+
+    @contextlib.asynccontextmanager
+    async def cm() -> AsyncIterator[AsyncIterator[Event]]:
+        async with fanout.listen([channel]) as sub:
+            yield _events_of(sub)
+
+    return cm()

@@ -1,0 +1,9 @@
+"""Realtime delivery: per-worker fan-out to bounded subscriber queues, per-event sharing of
+re-reads, and the machinery GraphQL subscriptions are written with.
+
+- `fanout`: `Delivery` (one event as every local subscriber sees it, with a memo shared by
+  them) and `Subscriber` (a bounded queue; overflow drops the subscriber, never grows).
+- `stream`: `follow(...)`, the loop every subscription resolver runs: fresh loaders per event,
+  liveness re-check, scope-shared re-reads, slow-consumer close.
+- `metrics`: gauges of open WebSockets and active subscriptions.
+"""

@@ -1,0 +1,240 @@
+"""Fan-out latency: 1,000 `orderPlaced` subscribers on one worker.
+
+    python -m bench.fanout [--subscribers 1000] [--events 20] [--redis redis://...]
+
+Each subscriber is a real GraphQL subscription (schema.subscribe with its own staff user and
+session, as a WebSocket connection would run it, minus the socket). For each event an order
+is inserted and ORDER_PLACED published; latency is publish -> the subscriber's
+ExecutionResult. Printed: p50/p99/max over all deliveries, the time until the last
+subscriber had each event, and how many order reads the events cost - with the per-event
+re-read shared per scope (the default) and, for comparison, with sharing switched off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+
+from alawael.auth.permissions import Actor, Role
+from alawael.config import Settings
+from alawael.context import Context, Resources
+from alawael.db import EmbeddedMongo
+from alawael.loaders.orders import OrderByIdLoader
+from alawael.realtime import fanout
+from alawael.schema import schema
+from alawael.server import open_resources
+
+QUERY = "subscription { orderPlaced { id number status total customer { email } } }"
+
+
+async def make_staff(res: Resources, count: int) -> list[Actor]:
+    now = datetime.now(UTC)
+    users = [
+        {
+            "_id": ObjectId(),
+            "email": f"staff{i}-{uuid.uuid4().hex[:6]}@bench.example",
+            "name": f"Staff {i}",
+            "role": Role.STAFF.value,
+            "active": True,
+            "passwordHash": None,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        for i in range(count)
+    ]
+    await res.db.users.insert_many(users)
+    sessions: list[dict[str, Any]] = [
+        {
+            "_id": ObjectId(),
+            "userId": u["_id"],
+            "refreshHash": "x",
+            "previousHashes": [],
+            "revoked": False,
+            "createdAt": now,
+            "lastUsedAt": now,
+            "expireAt": now + timedelta(days=1),
+        }
+        for u in users
+    ]
+    await res.db.sessions.insert_many(sessions)
+    return [
+        Actor(user_id=str(u["_id"]), role=Role.STAFF, session_id=str(s["_id"]))
+        for u, s in zip(users, sessions, strict=True)
+    ]
+
+
+async def run(res: Resources, subscribers: int, events: int) -> dict[str, Any]:
+    actors = await make_staff(res, subscribers)
+    customer = (await make_staff(res, 1))[0]
+    latencies: list[float] = []
+    last_arrival: list[float] = []
+    received = 0
+    published_at = 0.0
+    all_in = asyncio.Event()
+
+    async def consume(actor: Actor) -> None:
+        nonlocal received
+        ctx = Context(resources=res, user=actor)
+        stream = await schema.subscribe(QUERY, context_value=ctx)
+        assert isinstance(stream, AsyncIterator)
+        async for result in stream:
+            assert not result.errors, result.errors
+            now = time.perf_counter()
+            latencies.append(now - published_at)
+            received += 1
+            if received % subscribers == 0:
+                last_arrival.append(now - published_at)
+                all_in.set()
+
+    tasks = [asyncio.create_task(consume(a)) for a in actors]
+    fan = res.events.fanout  # type: ignore[attr-defined]
+    while fan.subscriber_count("orders") < subscribers:  # noqa: ASYNC110 (a count, no event)
+        await asyncio.sleep(0.01)
+
+    reads = 0
+    original = OrderByIdLoader.batch_load_fn
+
+    async def counting(self: OrderByIdLoader, keys: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return await original(self, keys)
+
+    setattr(OrderByIdLoader, "batch_load_fn", counting)  # noqa: B010 (patched for the run)
+    try:
+        for n in range(events):
+            oid = ObjectId()
+            now = datetime.now(UTC)
+            await res.db.orders.insert_one(
+                {
+                    "_id": oid,
+                    "number": f"ORD-B{n:05d}-{uuid.uuid4().hex[:4]}",
+                    "userId": ObjectId(customer.user_id),
+                    "items": [],
+                    "subtotalCents": 1000,
+                    "totalCents": 1000,
+                    "currency": "SAR",
+                    "status": "PENDING",
+                    "statusHistory": [],
+                    "createdAt": now,
+                    "updatedAt": now,
+                }
+            )
+            all_in.clear()
+            published_at = time.perf_counter()
+            await res.events.publish(
+                "orders",
+                {"type": "ORDER_PLACED", "orderId": str(oid), "userId": customer.user_id},
+            )
+            await asyncio.wait_for(all_in.wait(), 120)
+    finally:
+        setattr(OrderByIdLoader, "batch_load_fn", original)  # noqa: B010
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))],
+        "max_ms": 1000 * ordered[-1],
+        "last_subscriber_p50_ms": 1000 * statistics.median(last_arrival),
+        "order_reads_per_event": reads / events,
+        "deliveries": len(ordered),
+    }
+
+
+class _Unshared:
+    """Switches per-event sharing off: every subscriber re-reads with its own loaders, as a
+    naive `ctx.fresh()` per subscriber would."""
+
+    def __enter__(self) -> None:
+        self.memo, self.shared = fanout.Delivery.memo, fanout.Delivery.shared
+
+        async def memo(self_: fanout.Delivery, key: Any, compute: Any) -> Any:
+            return await compute()
+
+        def shared(self_: fanout.Delivery, key: Any, factory: Any) -> Any:
+            return factory()
+
+        setattr(fanout.Delivery, "memo", memo)  # noqa: B010
+        setattr(fanout.Delivery, "shared", shared)  # noqa: B010
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(fanout.Delivery, "memo", self.memo)  # noqa: B010
+        setattr(fanout.Delivery, "shared", self.shared)  # noqa: B010
+
+
+def _report(label: str, r: dict[str, Any], subscribers: int) -> None:
+    print(
+        f"{label:<28} p50 {r['p50_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms   "
+        f"max {r['max_ms']:7.1f} ms   all {subscribers} in (median) "
+        f"{r['last_subscriber_p50_ms']:7.1f} ms   "
+        f"order reads/event {r['order_reads_per_event']:.0f}"
+    )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = args.mongodb_uri
+        embedded = None
+        if uri is None:
+            embedded = EmbeddedMongo(tmp)
+            uri = await asyncio.to_thread(embedded.start)
+        try:
+            for label, unshared, events in (
+                ("shared re-read (default)", False, args.events),
+                ("unshared (for comparison)", True, max(3, args.events // 4)),
+            ):
+                settings = Settings(
+                    env="test",
+                    mongodb_uri=uri,
+                    mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+                    redis_url=args.redis,
+                    events_channel_prefix=f"bench{uuid.uuid4().hex[:6]}:",
+                    subscriber_queue_size=100,
+                    jobs_enabled=False,
+                    analytics_enabled=False,
+                    cache_enabled=False,
+                )
+                async with open_resources(settings) as res:
+                    if args.redis:
+                        hub: Any = res.events
+                        await asyncio.wait_for(hub.wait_connected(), 10)
+                    try:
+                        if unshared:
+                            with _Unshared():
+                                result = await run(res, args.subscribers, events)
+                        else:
+                            result = await run(res, args.subscribers, events)
+                    finally:
+                        await res.client.drop_database(settings.mongodb_db)
+                _report(label, result, args.subscribers)
+        finally:
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--redis", default=None, help="REDIS_URL: fan out through Redis")
+    parser.add_argument("--mongodb-uri", default=None, help="default: an embedded SecantusDB")
+    args = parser.parse_args()
+    print(
+        f"fan-out: {args.subscribers} orderPlaced subscribers on one worker, "
+        f"{'Redis' if args.redis else 'in-process'} hub"
+    )
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
