@@ -1,0 +1,108 @@
+"""Logs: one structured line per request, JSON in production, security events kept."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from bson import ObjectId
+from starlette.applications import Starlette
+
+from alawael.auth.permissions import Role
+from alawael.auth.sessions import create_session
+from alawael.auth.tokens import issue_access_token
+from alawael.context import Resources
+from alawael.observability import SECURITY_LOGGER, JsonFormatter, configure_logging
+from tests.conftest import make_settings
+from tests.support.graphql import make_user
+
+NAMED = "query WhoIsAsking { serverInfo { name } }"
+
+
+def _access(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "alawael.access"]
+
+
+async def test_one_line_per_graphql_request_with_operation_user_and_request_id(
+    client: httpx.AsyncClient, resources: Resources, caplog: pytest.LogCaptureFixture
+) -> None:
+    actor = await make_user(resources, Role.MANAGER)
+    session, _ = await create_session(resources, ObjectId(actor.user_id), user_agent=None, ip=None)
+    token = issue_access_token(
+        resources.settings, user_id=actor.user_id, role=actor.role, session_id=str(session["_id"])
+    )
+    with caplog.at_level(logging.INFO, logger="alawael.access"):
+        response = await client.post(
+            "/graphql",
+            json={"query": NAMED},
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-123"},
+        )
+    assert response.status_code == 200
+    [record] = _access(caplog)
+    assert record.request_id == "req-123"  # type: ignore[attr-defined]
+    assert record.user_id == actor.user_id  # type: ignore[attr-defined]
+    assert record.operation == "WhoIsAsking"  # type: ignore[attr-defined]
+    assert record.route == "/graphql"  # type: ignore[attr-defined]
+    assert record.method == "POST"  # type: ignore[attr-defined]
+    assert record.status == 200  # type: ignore[attr-defined]
+    assert record.duration_ms > 0  # type: ignore[attr-defined]
+    assert token not in record.getMessage()
+
+
+async def test_rest_lines_carry_the_route_template_and_failures_their_status(
+    app: Starlette, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    with caplog.at_level(logging.INFO, logger="alawael.access"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await client.get("/api/health")
+            assert (await client.get("/_test/boom")).status_code == 500
+    ok, boom = _access(caplog)
+    assert (ok.route, ok.status, ok.user_id) == ("/api/health", 200, None)  # type: ignore[attr-defined]
+    assert (boom.route, boom.status) == ("/_test/boom", 500)  # type: ignore[attr-defined]
+    assert boom.request_id  # type: ignore[attr-defined]
+
+
+def test_json_formatter_writes_one_object_per_line_with_the_extra_fields() -> None:
+    record = logging.LogRecord("alawael.access", logging.INFO, __file__, 1, "GET %s", ("/x",), None)
+    record.request_id = "abc"
+    record.status = 200
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["message"] == "GET /x"
+    assert entry["request_id"] == "abc"
+    assert entry["status"] == 200
+    assert entry["level"] == "INFO"
+    assert entry["ts"].endswith("Z")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    security_level = logging.getLogger(SECURITY_LOGGER).level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger(SECURITY_LOGGER).setLevel(security_level)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_log_level_and_format_come_from_settings(mongo_uri: str) -> None:
+    configure_logging(
+        make_settings(mongo_uri, log_level="warning", env="production", jwt_secret="x" * 40)
+    )
+    root = logging.getLogger()
+    assert root.level == logging.WARNING
+    assert isinstance(root.handlers[0].formatter, JsonFormatter)
+    # Security events stay visible at INFO even when the rest is quieter.
+    assert logging.getLogger(SECURITY_LOGGER).isEnabledFor(logging.INFO)
+    assert not logging.getLogger("alawael.access").isEnabledFor(logging.INFO)
+
+    configure_logging(make_settings(mongo_uri, log_level="DEBUG", env="development"))
+    assert logging.getLogger().level == logging.DEBUG
+    assert not isinstance(logging.getLogger().handlers[0].formatter, JsonFormatter)
