@@ -1,0 +1,193 @@
+"""Feature flags: definitions in `feature_flags`, evaluated per caller in Python.
+
+Definitions are few and read on almost every page load, so they are cached as one list
+(scope "flags") and evaluated for each caller from that list: no per-user cache entries,
+and a write is visible everywhere as soon as it bumps the scope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from alawael.auth.permissions import Actor, Role
+from alawael.context import Resources
+from alawael.db import Document
+from alawael.errors import BadUserInput, NotFound
+from alawael.services import audit
+from alawael.services.pagination import Page, PageArgs, paginate
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+MAX_DESCRIPTION = 500
+MAX_ALLOWED_USERS = 1000
+CHANNEL = "flags"
+SCOPE = "flags"
+
+
+@dataclass(frozen=True)
+class FlagInput:
+    key: str
+    description: str
+    enabled: bool
+    rollout_percentage: int
+    allowed_roles: Sequence[Role] = ()
+    allowed_user_ids: Sequence[ObjectId] = ()
+
+
+def bucket_of(key: str, user_id: str) -> int:
+    """The caller's stable bucket 0-99 for this flag. Hashing the key in as well means a
+    user who is in the first 10% of one flag is not automatically in every 10% rollout."""
+    digest = hashlib.sha256(f"{key}:{user_id}".encode()).hexdigest()
+    return int(digest[:8], 16) % 100
+
+
+def evaluate(flag: Document, actor: Actor | None) -> bool:
+    """Is `flag` on for `actor`? Order matters: disabled beats everything, an explicit user
+    grant beats role targeting, and role targeting beats the percentage rollout."""
+    if not flag.get("enabled", False):
+        return False
+    roles: list[str] = flag.get("allowedRoles") or []
+    rollout = int(flag.get("rolloutPercentage", 0))
+    if actor is None:
+        # No id means no stable bucket: anonymous callers only see flags that are on for
+        # every signed-in user without role targeting.
+        return rollout >= 100 and not roles
+    if ObjectId(actor.user_id) in (flag.get("allowedUserIds") or []):
+        return True
+    if roles and actor.role.value not in roles:
+        return False
+    return bucket_of(flag["key"], actor.user_id) < rollout
+
+
+async def flag_definitions(res: Resources) -> list[Document]:
+    """Every flag definition, sorted by key, through the cache."""
+
+    async def compute() -> list[Document]:
+        return await res.db.feature_flags.find({}).sort("key", 1).to_list(None)
+
+    value: list[Document] = await res.cache.get_or_compute(
+        "flags:all",
+        [],
+        scopes=[SCOPE],
+        ttl=res.settings.flags_cache_ttl_seconds,
+        compute=compute,
+    )
+    return value
+
+
+async def evaluate_flag(res: Resources, actor: Actor | None, key: str) -> bool:
+    """Unknown flags are off: a client asking for a flag that was deleted (or not yet
+    created) keeps the old behaviour instead of failing."""
+    for flag in await flag_definitions(res):
+        if flag["key"] == key:
+            return evaluate(flag, actor)
+    return False
+
+
+async def evaluate_all(res: Resources, actor: Actor | None) -> list[tuple[str, bool]]:
+    return [(flag["key"], evaluate(flag, actor)) for flag in await flag_definitions(res)]
+
+
+async def get_flag_by_key(res: Resources, key: str) -> Document | None:
+    return await res.db.feature_flags.find_one({"key": key})
+
+
+def _validate(data: FlagInput) -> None:
+    if not KEY_PATTERN.match(data.key):
+        raise BadUserInput(
+            "A flag key is 2-64 characters: a lower-case letter, then lower-case letters, "
+            "digits, '_', '.' or '-'.",
+            field="key",
+        )
+    if len(data.description) > MAX_DESCRIPTION:
+        raise BadUserInput(
+            f"The description is at most {MAX_DESCRIPTION} characters.", field="description"
+        )
+    if not 0 <= data.rollout_percentage <= 100:
+        raise BadUserInput(
+            "rolloutPercentage must be between 0 and 100.", field="rolloutPercentage"
+        )
+    if len(data.allowed_user_ids) > MAX_ALLOWED_USERS:
+        raise BadUserInput(
+            f"At most {MAX_ALLOWED_USERS} allowed users; use a role or a rollout instead.",
+            field="allowedUserIds",
+        )
+
+
+async def _check_users_exist(res: Resources, ids: list[ObjectId]) -> None:
+    if not ids:
+        return
+    found = await res.db.users.count_documents({"_id": {"$in": ids}})
+    if found != len(ids):
+        raise BadUserInput("Some allowed users do not exist.", field="allowedUserIds")
+
+
+async def set_feature_flag(res: Resources, actor: Actor | None, data: FlagInput) -> Document:
+    """Create or replace the flag `data.key`; returns the stored definition."""
+    _validate(data)
+    user_ids = list(dict.fromkeys(data.allowed_user_ids))  # de-duplicated, order kept
+    await _check_users_exist(res, user_ids)
+    roles = sorted({role.value for role in data.allowed_roles})
+    now = datetime.now(UTC)
+    before = await get_flag_by_key(res, data.key)
+    after: Document | None = await res.db.feature_flags.find_one_and_update(
+        {"key": data.key},
+        {
+            "$set": {
+                "description": data.description,
+                "enabled": data.enabled,
+                "rolloutPercentage": data.rollout_percentage,
+                "allowedRoles": roles,
+                "allowedUserIds": user_ids,
+                "updatedAt": now,
+            },
+            "$setOnInsert": {"key": data.key, "createdAt": now},
+        },
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    if after is None:  # cannot happen: an upsert returning the new document has one
+        raise RuntimeError(f"upsert of flag {data.key!r} returned nothing")
+    await audit.record(
+        res.db,
+        actor,
+        action="setFeatureFlag",
+        entity="featureFlag",
+        entity_id=after["_id"],
+        before=before,
+        after=after,
+    )
+    await res.cache.bump(SCOPE)
+    await res.events.publish(CHANNEL, {"key": data.key, "deleted": False})
+    return after
+
+
+async def delete_feature_flag(res: Resources, actor: Actor | None, key: str) -> Document:
+    """Delete the flag `key`; returns the deleted definition (NOT_FOUND if there was none)."""
+    before = await res.db.feature_flags.find_one_and_delete({"key": key})
+    if before is None:
+        raise NotFound(f"No feature flag {key!r}.", field="key")
+    await audit.record(
+        res.db,
+        actor,
+        action="deleteFeatureFlag",
+        entity="featureFlag",
+        entity_id=before["_id"],
+        before=before,
+        after=None,
+    )
+    await res.cache.bump(SCOPE)
+    await res.events.publish(CHANNEL, {"key": key, "deleted": True})
+    return before
+
+
+async def list_flags(res: Resources, args: PageArgs) -> Page:
+    """The admin listing: full definitions, straight from the database (always fresh), as
+    keyset pages ordered by key."""
+    return await paginate(res.db, "feature_flags", {}, sort_field="key", direction=1, args=args)
