@@ -26,7 +26,43 @@ def _settings_or_exit(**overrides: object) -> Settings:
         raise SystemExit(2) from None
 
 
+def _prepare_metrics_dir(workers: int) -> str | None:
+    """Several workers share metrics through prometheus-client's multiprocess mode: each
+    worker writes mmap files into PROMETHEUS_MULTIPROC_DIR and `/metrics` sums them. The
+    variable must be set before the workers import prometheus-client (they inherit it), and
+    the directory must start empty, or a previous run's counters would be summed in.
+    Returns the directory if we created it (and so remove it on exit)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        return None
+    if workers <= 1:
+        return None  # one process: the default in-memory registry
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="alawael-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _note_stop_signals() -> list[int]:
+    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so that the default
+    action (death by signal) happens; that would skip our clean-up (the embedded database
+    would be left running) and exit with -15. A recording handler makes the re-raise a
+    no-op: we clean up and exit 0, as a graceful stop should."""
+    import signal
+
+    received: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: received.append(signum))
+    return received
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import shutil
+
     import uvicorn
 
     from alawael.db import EmbeddedMongo
@@ -47,6 +83,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Starting the embedded database (data in {path}) ...", file=sys.stderr)
         os.environ["MONGODB_URI"] = embedded.start()
         os.environ["EMBEDDED_DB_RUNNING"] = "true"
+    metrics_dir = _prepare_metrics_dir(args.workers if not args.reload else 1)
+    _note_stop_signals()
     try:
         uvicorn.run(
             "alawael.server:app_factory",
@@ -64,6 +102,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -83,17 +123,22 @@ def _with_resources(fn: Callable[[Resources], Awaitable[int]]) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from alawael.errors import AppError
     from alawael.seed import seed_database
 
     async def run(res: Resources) -> int:
-        await seed_database(
-            res,
-            seed=args.seed,
-            orders=args.orders,
-            products=args.products,
-            reset=args.reset,
-            progress=not args.quiet,
-        )
+        try:
+            await seed_database(
+                res,
+                seed=args.seed,
+                orders=args.orders,
+                products=args.products,
+                reset=args.reset,
+                progress=not args.quiet,
+            )
+        except AppError as exc:  # e.g. refusing to seed over existing data
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
         return 0
 
     return _with_resources(run)

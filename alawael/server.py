@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -16,14 +18,24 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alawael.cache import Cache, MemoryCache
+from alawael import metrics
+from alawael.access_log import AccessLogMiddleware, WebSocketRegistry
+from alawael.analytics_writer import analytics_subsystem
+from alawael.auth.bootstrap import admin_bootstrap
+from alawael.cache import Cache, MemoryCache, NullCache
+from alawael.cache_redis import RedisCache
 from alawael.config import Settings, load_settings
 from alawael.context import Resources
 from alawael.db import EmbeddedMongo, ensure_indexes, make_client
 from alawael.events import EventHub, MemoryEventHub
+from alawael.events_redis import RedisEventHub
 from alawael.graphql_app import ERPGraphQL
+from alawael.jobs import jobs_subsystem
+from alawael.protect.hardening import HardeningMiddleware
+from alawael.protect.ratelimit import RateLimiter, RateLimitMiddleware
 from alawael.rest import health
 from alawael.rest.errors import EXCEPTION_HANDLERS
+from alawael.rest.routes import routes as rest_routes
 from alawael.schema import build_schema
 
 log = logging.getLogger(__name__)
@@ -32,6 +44,9 @@ log = logging.getLogger(__name__)
 # each is entered after the clients exist and exited before they close.
 Subsystem = Callable[[Resources], AbstractAsyncContextManager[None]]
 SUBSYSTEMS: list[Subsystem] = []
+SUBSYSTEMS.append(admin_bootstrap)  # the first admin, from ADMIN_EMAIL / ADMIN_PASSWORD
+SUBSYSTEMS.append(analytics_subsystem)  # batched API analytics writer (flushed on exit)
+SUBSYSTEMS.append(jobs_subsystem)  # scheduled jobs, one runner across workers
 
 
 class RequestIdMiddleware:
@@ -57,19 +72,17 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def _make_cache(settings: Settings, redis: object | None) -> Cache:
+def _make_cache(settings: Settings, redis: Redis | None) -> Cache:
+    if not settings.cache_enabled:
+        return NullCache()
     if redis is not None:
-        from alawael.cache_redis import RedisCache  # type: ignore[import-not-found,unused-ignore]
-
-        return RedisCache(redis, settings)  # type: ignore[no-any-return,unused-ignore]
+        return RedisCache(redis, settings)
     return MemoryCache()
 
 
-def _make_events(settings: Settings, redis: object | None) -> EventHub:
+def _make_events(settings: Settings, redis: Redis | None) -> EventHub:
     if redis is not None:
-        from alawael.events_redis import RedisEventHub  # type: ignore[import-not-found,unused-ignore]
-
-        return RedisEventHub(redis, settings)  # type: ignore[no-any-return,unused-ignore]
+        return RedisEventHub(redis, settings)
     return MemoryEventHub(settings.subscriber_queue_size)
 
 
@@ -84,12 +97,22 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         embedded = EmbeddedMongo(settings.embedded_db_path)
         uri = await asyncio.to_thread(embedded.start)
         mode = "embedded"
-    client = make_client(uri, timeout_ms=settings.mongodb_timeout_ms)
-    redis = None
+    client = make_client(
+        uri, timeout_ms=settings.mongodb_timeout_ms, listeners=[metrics.MongoCommandMetrics()]
+    )
+    redis: Redis | None = None
     if settings.redis_url:
-        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialWithJitterBackoff
 
-        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        # redis-py's default (10 retries, backoff up to 1 s) makes one command against a dead
+        # Redis take seconds; requests must fail over to MongoDB fast (cache, rate limits).
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2),
+        )
     res = Resources(
         settings=settings,
         client=client,
@@ -99,7 +122,13 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         redis=redis,
         mongo_mode=mode,
     )
-    index_task = asyncio.create_task(_ensure_indexes_until_done(res))
+    # One attempt before serving: SecantusDB 0.7 can deadlock when an insert implicitly
+    # creates a collection while createIndexes is creating the same one (both commands hang;
+    # found by the auth tests). Only when MongoDB is away does creation move to the background.
+    indexes_ready = await _ensure_indexes_once(res)
+    index_task = asyncio.create_task(
+        asyncio.sleep(0) if indexes_ready else _ensure_indexes_until_done(res)
+    )
     try:
         await res.events.start()
         async with contextlib.AsyncExitStack() as stack:
@@ -117,6 +146,15 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await client.close()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
+
+
+async def _ensure_indexes_once(res: Resources) -> bool:
+    try:
+        await ensure_indexes(res.db)
+    except Exception as exc:
+        log.warning("index creation failed at start-up; retrying in the background: %s", exc)
+        return False
+    return True
 
 
 async def _ensure_indexes_until_done(res: Resources) -> None:
@@ -140,25 +178,58 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from alawael.shutdown import install_going_away
+
+        metrics.install_hooks()
         async with open_resources(settings) as res:
             app.state.resources = res
-            yield
+            # Rate limits share the worker's Redis pool (memory storage without Redis).
+            app.state.rate_limiter = (
+                RateLimiter(settings, res.redis) if settings.rate_limit_enabled else None
+            )
+            undo_signals = install_going_away(websockets)
+            try:
+                yield
+            finally:
+                undo_signals()
+        metrics.mark_worker_dead()
 
     routes: list[BaseRoute] = [
         *health.routes,
+        *rest_routes,  # the /api/... shim, its OpenAPI document and docs page
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
+    routes.append(Route("/metrics", metrics.metrics_endpoint, methods=["GET"]))
+    if settings.env.value == "test":
+        from alawael import testing_routes
+
+        routes.extend(testing_routes.routes)
+    if os.environ.get("BENCH_ROUTES") == "1":  # `make bench` only (alawael.bench_routes)
+        from alawael import bench_routes
+
+        routes.extend(bench_routes.routes())
+    websockets = WebSocketRegistry()
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(AccessLogMiddleware, websockets=websockets),
+        Middleware(HardeningMiddleware, settings=settings),  # security headers, 413
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
             max_age=600,
         ),
+        # Inside CORS, so a browser can read a 429 and its headers.
+        Middleware(RateLimitMiddleware, settings=settings),
         Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes),
     ]
     app = Starlette(
@@ -169,13 +240,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.schema = schema
+    app.state.websockets = websockets
     return app
 
 
 def app_factory() -> Starlette:
     """Entry point for `uvicorn --factory alawael.server:app_factory` (and for workers)."""
-    from alawael.observability import configure_logging
+    from alawael.observability import configure_logging, init_sentry
 
     settings = load_settings()
     configure_logging(settings)
+    init_sentry(settings)
     return create_app(settings)

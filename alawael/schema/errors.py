@@ -20,6 +20,7 @@ from graphql.error import GraphQLError
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from alawael.errors import AppError, ErrorCode
 
@@ -35,6 +36,20 @@ _TOP_LEVEL_CODES = {
     ErrorCode.RATE_LIMITED,
     ErrorCode.SERVICE_UNAVAILABLE,
 }
+
+
+# Error observers (the metrics module counts errors by code); called with (source, code).
+ErrorObserver = Callable[[str, str], None]
+_error_observers: list[ErrorObserver] = []
+
+
+def observe_errors(observer: ErrorObserver) -> None:
+    _error_observers.append(observer)
+
+
+def report_error(source: str, code: str) -> None:
+    for observer in _error_observers:
+        observer(source, code)
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -81,10 +96,25 @@ class ShapeErrors(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
-            rid = request_id_of(self.execution_context)
-            result.errors = [shape_error(e, rid) for e in result.errors]
+        # Subscription events were shaped one by one in on_stream_result; shaping the last
+        # one again here would count its errors twice.
+        ctx = self.execution_context
+        if ctx.graphql_document is None or ctx.operation_type is not OperationType.SUBSCRIPTION:
+            self._shape(ctx.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Each subscription event is its own result; without this hook a resolver error in
+        # an event would reach the client unmasked (on_operation ends with the socket).
+        self._shape(result)
+        yield
+
+    def _shape(self, result: Any) -> None:
+        if not isinstance(result, GraphQLExecutionResult | ExecutionResult) or not result.errors:
+            return
+        rid = request_id_of(self.execution_context)
+        result.errors = [shape_error(e, rid) for e in result.errors]
+        for error in result.errors:
+            report_error("graphql", str((error.extensions or {}).get("code", "UNKNOWN")))
 
 
 @strawberry.type(
