@@ -66,7 +66,13 @@ class Settings(BaseSettings):
     # late a revocation takes effect for an access token.
     session_check_ttl_seconds: float = Field(default=2.0, ge=0)
     login_max_failures: int = Field(default=5, ge=1)
+    # Per client IP: higher than per account, since many people can share one NAT address.
+    login_max_failures_per_ip: int = Field(default=50, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
+    # argon2id cost (RFC 9106 "low memory" profile by default); tests lower it for speed.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_cost: int = Field(default=65_536, ge=8)  # KiB
+    password_hash_parallelism: int = Field(default=4, ge=1)
     admin_email: str | None = None
     admin_password: SecretStr | None = None
 
@@ -83,6 +89,8 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=30, ge=1)
     flags_cache_ttl_seconds: int = Field(default=300, ge=1)
     analytics_cache_ttl_seconds: int = Field(default=3600, ge=1)
+    # After a Redis error the cache reads around Redis for this long (circuit breaker).
+    cache_redis_retry_seconds: float = Field(default=1.0, ge=0)
 
     # --- Rate limits (the `limits` library's notation) -----------------------------------
     rate_limit_enabled: bool = True
@@ -98,11 +106,20 @@ class Settings(BaseSettings):
     graphql_max_cost: int = Field(default=50_000, ge=1)
     graphql_max_batch: int = Field(default=10, ge=1)
     graphql_safelist_only: bool = False
+    # JSON: {"<sha256>": "<document>", ...} or ["<document>", ...]; loaded at start-up.
+    graphql_safelist_file: Path | None = None
     graphql_ide: bool | None = None  # None: on in development, off in production
 
     # --- Subscriptions -------------------------------------------------------------------
     subscriptions_per_connection: int = Field(default=20, ge=1)
     subscriber_queue_size: int = Field(default=100, ge=1)
+    # Redis pub/sub channels are "<prefix><channel>"; deployments sharing one Redis (or
+    # parallel test runs) keep their events apart with different prefixes.
+    events_channel_prefix: str = "alawael:events:"
+    # graphql-ws "ka" messages and graphql-transport-ws server pings, in seconds.
+    ws_keepalive_seconds: float = Field(default=15.0, gt=0)
+    # salesTicker folds bursts of order events into at most one update per this many seconds.
+    sales_ticker_min_interval_seconds: float = Field(default=1.0, ge=0)
 
     # --- Observability -------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -112,7 +129,15 @@ class Settings(BaseSettings):
     analytics_enabled: bool = True
     analytics_buffer_size: int = Field(default=10_000, ge=10)
     analytics_flush_seconds: float = Field(default=2.0, gt=0)
+    # A flush starts early once this many records are queued (one insert_many each).
+    analytics_batch_size: int = Field(default=500, ge=1)
+    sentry_environment: str | None = None  # None: ENV
     jobs_enabled: bool = True
+    # Leader lease for the one job runner across workers/instances (Redis SET NX PX).
+    jobs_lock_ttl_seconds: float = Field(default=30.0, gt=0)
+    jobs_cleanup_interval_seconds: float = Field(default=3600.0, gt=0)
+    jobs_low_stock_interval_seconds: float = Field(default=300.0, gt=0)
+    jobs_daily_summary_hour: int = Field(default=6, ge=0, le=23)  # UTC hour of the summary
 
     _split = field_validator(
         "cors_origins", "ws_allowed_origins", "trusted_proxies", mode="before"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from alawael.auth.permissions import Actor
 from alawael.cache import Cache
 from alawael.config import Settings
 from alawael.db import Db, Document
+from alawael.errors import AppError
 from alawael.events import EventHub
 
 if TYPE_CHECKING:
@@ -39,6 +41,13 @@ class Resources:
     extras: dict[str, Any] = field(default_factory=dict)  # optional subsystems by name
 
 
+# The loaders of the operation or subscription event running in this task. A WebSocket's
+# Context lives as long as the connection, so its own `_loaders` would go stale across
+# events: the subscription machinery (alawael.realtime.stream) sets fresh loaders here per
+# event and per WebSocket operation, and nested resolvers read through them.
+OPERATION_LOADERS: ContextVar[Loaders | None] = ContextVar("operation_loaders", default=None)
+
+
 @dataclass
 class Context:
     """What a resolver sees as `info.context`. Loaders are built per operation (and per
@@ -50,10 +59,16 @@ class Context:
     response: Response | WebSocket | None = None
     request_id: str | None = None
     connection_params: dict[str, Any] | None = None
+    # Why `user` is None although a token was sent (invalid, expired, revoked): permission
+    # checks and `me` report it as UNAUTHENTICATED instead of treating the caller as anonymous.
+    auth_error: AppError | None = None
     _loaders: Loaders | None = None
 
     @property
     def loaders(self) -> Loaders:
+        current = OPERATION_LOADERS.get()
+        if current is not None:
+            return current
         if self._loaders is None:
             from alawael.loaders import Loaders
 
@@ -69,6 +84,7 @@ class Context:
             response=self.response,
             request_id=self.request_id,
             connection_params=self.connection_params,
+            auth_error=self.auth_error,
         )
 
     @property

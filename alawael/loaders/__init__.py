@@ -9,6 +9,13 @@ from __future__ import annotations
 from functools import cached_property
 
 from alawael.db import Db
+from alawael.loaders.flags import FeatureFlagByIdLoader
+from alawael.loaders.notifications import (
+    NotificationByIdLoader,
+    NotificationsByUserIdLoader,
+)
+from alawael.loaders.orders import OrderByIdLoader, OrdersByUserIdLoader
+from alawael.loaders.products import ProductByIdLoader
 from alawael.loaders.users import UserByIdLoader
 
 
@@ -19,3 +26,27 @@ class Loaders:
     @cached_property
     def user_by_id(self) -> UserByIdLoader:
         return UserByIdLoader(self.db)
+
+    @cached_property
+    def feature_flag_by_id(self) -> FeatureFlagByIdLoader:
+        return FeatureFlagByIdLoader(self.db)
+
+    @cached_property
+    def product_by_id(self) -> ProductByIdLoader:
+        return ProductByIdLoader(self.db)
+
+    @cached_property
+    def order_by_id(self) -> OrderByIdLoader:
+        return OrderByIdLoader(self.db)
+
+    @cached_property
+    def orders_by_user_id(self) -> OrdersByUserIdLoader:
+        return OrdersByUserIdLoader(self.db)
+
+    @cached_property
+    def notification_by_id(self) -> NotificationByIdLoader:
+        return NotificationByIdLoader(self.db)
+
+    @cached_property
+    def notifications_by_user_id(self) -> NotificationsByUserIdLoader:
+        return NotificationsByUserIdLoader(self.db)

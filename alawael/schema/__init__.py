@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
@@ -13,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from alawael.config import Settings
 from alawael.schema.errors import ShapeErrors, is_unexpected, request_id_of
 from alawael.schema.root import Mutation, Query, Subscription
+from alawael.schema.scalars import SCALAR_MAP
 
 log = logging.getLogger("alawael.errors")
 
@@ -38,13 +40,25 @@ def build_schema(
     parser and validation caches stay effective (strawberry#4635)."""
     if production is None:
         production = settings.is_production if settings is not None else False
-    extensions: list[type[SchemaExtension]] = [ShapeErrors]
+    from alawael.protect.graphql_limits import schema_extensions
+
+    # Limits (depth, aliases, tokens, cost), introspection off in production, and the
+    # parser/validation caches: rule classes built once here (alawael.protect.graphql_limits).
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        ShapeErrors,
+        *schema_extensions(settings, production=production),
+    ]
+    max_batch = settings.graphql_max_batch if settings is not None else 10
     return ErrorSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=StrawberryConfig(
+            disable_field_suggestions=production,
+            scalar_map=SCALAR_MAP,
+            batching_config={"max_operations": max_batch},
+        ),
     )
 
 

@@ -14,12 +14,23 @@ from strawberry.types import Info
 from alawael.auth.permissions import Permission
 
 
+def _unauthenticated(permission: BasePermission, info: Info) -> bool:
+    """Set the UNAUTHENTICATED message: the bad token's own reason when one was sent
+    (Context.auth_error, e.g. "Access token expired"), else "Authentication required."."""
+    error = getattr(info.context, "auth_error", None)
+    permission.message = error.message if error is not None else "Authentication required."
+    permission.error_extensions = {"code": "UNAUTHENTICATED"}
+    return False
+
+
 class IsAuthenticated(BasePermission):
     message = "Authentication required."
     error_extensions = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.user is not None
+        if info.context.user is None:
+            return _unauthenticated(self, info)
+        return True
 
 
 _cache: dict[Permission, type[BasePermission]] = {}
@@ -38,9 +49,7 @@ def HasPermission(permission: Permission) -> type[BasePermission]:
         def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
             user = info.context.user
             if user is None:
-                self.message = "Authentication required."
-                self.error_extensions = {"code": "UNAUTHENTICATED"}
-                return False
+                return _unauthenticated(self, info)
             self.message = f"Missing permission: {permission.value}"
             self.error_extensions = {"code": "FORBIDDEN", "permission": permission.value}
             return bool(user.can(permission))

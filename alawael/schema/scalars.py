@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 
 def _parse_money(value: object) -> Decimal:
@@ -23,13 +24,20 @@ def _parse_money(value: object) -> Decimal:
     return amount
 
 
-Money = strawberry.scalar(
-    NewType("Money", Decimal),
+# Annotate fields with `Money`; the schema maps it to the scalar through SCALAR_MAP
+# (StrawberryConfig.scalar_map: passing a class to strawberry.scalar() is deprecated, and
+# deprecation warnings are errors in the test suite).
+Money = NewType("Money", Decimal)
+
+MONEY_SCALAR = strawberry.scalar(
+    name="Money",
     description='A decimal amount as a string with 2 decimal places, e.g. "1234.50". '
     "Stored as integer minor units; never a binary float.",
     serialize=lambda v: f"{Decimal(v):.2f}",
     parse_value=_parse_money,
 )
+
+SCALAR_MAP: dict[object, ScalarDefinition] = {Money: MONEY_SCALAR}
 
 
 def cents_to_decimal(cents: int) -> Decimal:

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types import Info
 
+from alawael.auth.permissions import Permission
 from alawael.auth.permissions import Role as RoleValue
 from alawael.db import Document
+from alawael.errors import Forbidden
+from alawael.schema.connection import Connection
 from alawael.schema.node import Node, to_global_id
+from alawael.schema.notifications import Notification, notifications_connection
+from alawael.schema.orders import Order, OrderFilterInput, OrderSortInput, orders_connection
+from alawael.schema.permissions import HasPermission
+from alawael.services.orders import OrderStatus
 
 # The domain enum itself is the GraphQL enum: one definition of the roles.
 strawberry.enum(
@@ -27,6 +35,40 @@ class User(Node):
     active: bool
     created_at: datetime
     _id: strawberry.Private[object]
+
+    @strawberry.field(
+        permission_classes=[HasPermission(Permission.VIEW_OWN_ORDERS)],
+        description="This user's orders (your own; anyone's for staff). A keyset-paginated "
+        "query per user, not a DataLoader: a connection needs cursors.",
+    )
+    async def orders(
+        self,
+        info: Info,
+        status: OrderStatus | None = None,
+        sort: OrderSortInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Order]:
+        flt = OrderFilterInput(status=status, user_id=self.id)
+        return await orders_connection(info, flt, sort, first, after, last, before)
+
+    @strawberry.field(
+        permission_classes=[HasPermission(Permission.READ_OWN_NOTIFICATIONS)],
+        description="Your own notifications, newest first (FORBIDDEN for other users).",
+    )
+    async def notifications(
+        self,
+        info: Info,
+        unread_only: bool = False,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Notification] | None:
+        user = info.context.user
+        if user is None or user.user_id != str(self._id):
+            raise Forbidden("You can only read your own notifications.")
+        return await notifications_connection(info, unread_only, first, after)
 
     @classmethod
     def from_doc(cls, doc: Document) -> User:
