@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -23,6 +23,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import PyMongoError
 
 from alawael.auth.permissions import Actor, Role
+from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
 from alawael.errors import ServiceUnavailable, Unauthenticated
@@ -62,7 +63,7 @@ async def create_session(
 ) -> tuple[Document, str]:
     """Insert a session; returns (session document, refresh token)."""
     secret, digest = _new_secret()
-    now = datetime.now(UTC)
+    now = utcnow()
     doc: Document = {
         "_id": ObjectId(),
         "userId": user_id,
@@ -86,7 +87,7 @@ async def rotate_session(
     sid, secret = split_refresh_token(refresh_token)
     presented = hash_secret(secret)
     new_secret, new_digest = _new_secret()
-    now = datetime.now(UTC)
+    now = utcnow()
     updated = await res.db.sessions.find_one_and_update(
         {"_id": sid, "refreshHash": presented, "revoked": False, "expireAt": {"$gt": now}},
         {
@@ -123,7 +124,7 @@ async def rotate_session(
 async def revoke_session(res: Resources, sid: ObjectId, *, reason: str) -> bool:
     result = await res.db.sessions.update_one(
         {"_id": sid, "revoked": False},
-        {"$set": {"revoked": True, "revokedReason": reason, "revokedAt": datetime.now(UTC)}},
+        {"$set": {"revoked": True, "revokedReason": reason, "revokedAt": utcnow()}},
     )
     session_checks(res).forget(str(sid))
     return result.modified_count > 0
@@ -132,7 +133,7 @@ async def revoke_session(res: Resources, sid: ObjectId, *, reason: str) -> bool:
 async def revoke_user_sessions(res: Resources, user_id: ObjectId, *, reason: str) -> int:
     result = await res.db.sessions.update_many(
         {"userId": user_id, "revoked": False},
-        {"$set": {"revoked": True, "revokedReason": reason, "revokedAt": datetime.now(UTC)}},
+        {"$set": {"revoked": True, "revokedReason": reason, "revokedAt": utcnow()}},
     )
     session_checks(res).forget_user(str(user_id))
     return result.modified_count
@@ -200,7 +201,7 @@ async def check_session(res: Resources, *, user_id: str, session_id: str) -> Act
         session is None
         or session.get("revoked")
         or session.get("userId") != uid
-        or session["expireAt"] <= datetime.now(UTC)
+        or session["expireAt"] <= utcnow()
         or user is None
         or not user.get("active", True)
     ):

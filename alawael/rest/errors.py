@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from alawael.errors import AppError, ErrorCode
-from alawael.schema.errors import UNAVAILABLE_ERRORS
+from alawael.schema.errors import UNAVAILABLE_ERRORS, report_error
 
 log = logging.getLogger("alawael.errors")
 
@@ -41,6 +41,7 @@ def error_response(
     details: Any = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    report_error("rest", code)
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
@@ -57,9 +58,14 @@ async def app_error_handler(request: Request, exc: Exception) -> Response:
     retry = exc.details.get("retryAfter")
     if retry is not None:
         headers = {"Retry-After": str(retry)}
+    if exc.code is ErrorCode.UNAUTHENTICATED:
+        # RFC 9110: a 401 names the scheme the client should use.
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="alawael"'}
     details: dict[str, Any] = dict(exc.details)
     if exc.field:
         details["field"] = exc.field
+        # Field errors from services look like the REST shim's pydantic ones: one list to read.
+        details.setdefault("fields", [{"field": exc.field, "message": exc.message}])
     return error_response(exc.http_status, exc.code.value, exc.message, details or None, headers)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from alawael.auth.permissions import Actor
+from alawael.clock import utcnow
 from alawael.db import Db, Document
 from alawael.errors import BadUserInput
 from alawael.services.pagination import Page, PageArgs, paginate
@@ -48,7 +49,7 @@ async def record(
             "before": _scrub(before),
             "after": _scrub(after),
             "requestId": request_id,
-            "timestamp": datetime.now(UTC),
+            "timestamp": utcnow(),
         },
         session=session,
     )

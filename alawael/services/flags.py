@@ -11,12 +11,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from bson import ObjectId
 from pymongo import ReturnDocument
 
 from alawael.auth.permissions import Actor, Role
+from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
 from alawael.errors import BadUserInput, NotFound
@@ -134,7 +134,7 @@ async def set_feature_flag(res: Resources, actor: Actor | None, data: FlagInput)
     user_ids = list(dict.fromkeys(data.allowed_user_ids))  # de-duplicated, order kept
     await _check_users_exist(res, user_ids)
     roles = sorted({role.value for role in data.allowed_roles})
-    now = datetime.now(UTC)
+    now = utcnow()
     before = await get_flag_by_key(res, data.key)
     after: Document | None = await res.db.feature_flags.find_one_and_update(
         {"key": data.key},

@@ -9,12 +9,13 @@ index on `expireAt`, see db.INDEXES).
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from alawael.clock import utcnow
 from alawael.db import Db, Document
 from alawael.errors import BadUserInput, Conflict
 
@@ -73,7 +74,7 @@ async def insert(
 ) -> None:
     """Insert the record (inside the caller's transaction). Raises DuplicateKeyError when a
     concurrent request with the same key got there first."""
-    now = datetime.now(UTC)
+    now = utcnow()
     await db.idempotency.insert_one(
         {
             "_id": rid,

@@ -4,13 +4,13 @@ read and marked read by their owner only."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from bson import ObjectId
 
 from alawael.auth.permissions import Actor, Role
+from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
 from alawael.errors import NotFound, Unauthenticated
@@ -48,7 +48,7 @@ async def notify(
     rolled back would be worse than one lost to a crash between commit and this insert."""
     if not user_ids:
         return []
-    now = datetime.now(UTC)
+    now = utcnow()
     docs: list[Document] = [
         {
             "_id": ObjectId(),
@@ -142,7 +142,7 @@ async def mark_read(
         return before  # already read: nothing changes, nothing to audit
     after = await res.db.notifications.find_one_and_update(
         {"_id": oid, "userId": owner},
-        {"$set": {"read": True, "readAt": datetime.now(UTC)}},
+        {"$set": {"read": True, "readAt": utcnow()}},
         return_document=True,
     )
     if after is None:  # deleted in between
@@ -167,7 +167,7 @@ async def mark_all_read(
     owner = _owner(actor)
     result = await res.db.notifications.update_many(
         {"userId": owner, "read": False},
-        {"$set": {"read": True, "readAt": datetime.now(UTC)}},
+        {"$set": {"read": True, "readAt": utcnow()}},
     )
     await audit.record(
         res.db,

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
@@ -21,6 +21,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from alawael.auth.permissions import Actor, Permission
+from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Db, Document
 from alawael.errors import (
@@ -332,7 +333,7 @@ async def place_order(
     number = ""  # allocated under the stock locks, once the pre-check passed
 
     async def txn(session: AsyncClientSession) -> tuple[Document, list[tuple[Document, int]]]:
-        now = datetime.now(UTC)
+        now = utcnow()
         if rid is not None:
             # First, so a racing retry with the same key stops before touching stock.
             await idempotency.insert(
@@ -546,7 +547,7 @@ async def _transition(
         )
 
     async def txn(session: AsyncClientSession) -> tuple[Document, list[Document]]:
-        now = datetime.now(UTC)
+        now = utcnow()
         by = ObjectId(actor.user_id)
         entry: Document = {"status": target.value, "at": now, "byUserId": by, "note": note}
         # Optimistic guard: the filter requires the status we checked, so of two concurrent

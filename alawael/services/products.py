@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from bson import ObjectId
@@ -17,6 +16,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from alawael.auth.permissions import Actor, Permission
+from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
 from alawael.errors import BadUserInput, Conflict, InsufficientStock, NotFound
@@ -263,7 +263,7 @@ async def create_product(
     res: Resources, actor: Actor | None, data: ProductData, *, request_id: str | None = None
 ) -> Document:
     fields = _validated(data, creating=True)
-    now = datetime.now(UTC)
+    now = utcnow()
     doc: Document = {"_id": ObjectId(), **fields, "archived": False, "createdAt": now}
     doc["updatedAt"] = now
     try:
@@ -302,7 +302,7 @@ async def update_product(
         raise NotFound("No such product.", field="id")
     if not fields:
         return before
-    fields["updatedAt"] = datetime.now(UTC)
+    fields["updatedAt"] = utcnow()
     try:
         after = await res.db.products.find_one_and_update(
             {"_id": oid}, {"$set": fields}, return_document=ReturnDocument.AFTER
@@ -331,7 +331,7 @@ async def archive_product(
     """Soft delete: the document stays, so orders keep resolving their products."""
     after = await res.db.products.find_one_and_update(
         {"_id": oid},
-        {"$set": {"archived": True, "updatedAt": datetime.now(UTC)}},
+        {"$set": {"archived": True, "updatedAt": utcnow()}},
         return_document=ReturnDocument.AFTER,
     )
     if after is None:
@@ -372,7 +372,7 @@ async def adjust_stock(
     bound = {"$gte": -delta} if delta < 0 else {"$lte": MAX_STOCK - delta}
     after = await res.db.products.find_one_and_update(
         {"_id": oid, "stock": bound},
-        {"$inc": {"stock": delta}, "$set": {"updatedAt": datetime.now(UTC)}},
+        {"$inc": {"stock": delta}, "$set": {"updatedAt": utcnow()}},
         return_document=ReturnDocument.AFTER,
     )
     if after is None:

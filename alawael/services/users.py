@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +21,7 @@ from alawael.auth import passwords, sessions
 from alawael.auth.permissions import Actor, Permission, Role
 from alawael.auth.throttle import login_throttle
 from alawael.auth.tokens import issue_access_token
+from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
 from alawael.errors import (
@@ -114,7 +114,7 @@ async def create_user(
     # on email still decides races between concurrent sign-ups.
     if await res.db.users.find_one({"email": email}, {"_id": 1}) is not None:
         raise Conflict("An account with this email already exists.", field="email")
-    now = datetime.now(UTC)
+    now = utcnow()
     doc: Document = {
         "_id": ObjectId(),
         "email": email,
@@ -484,7 +484,7 @@ async def _update_user(
                 )
         after = await res.db.users.find_one_and_update(
             {"_id": user_id},
-            {"$set": {**changes, "updatedAt": datetime.now(UTC)}},
+            {"$set": {**changes, "updatedAt": utcnow()}},
             projection=PUBLIC,
             return_document=ReturnDocument.AFTER,
             session=session,
@@ -571,7 +571,7 @@ async def create_admin(res: Resources, email: str, password: str, name: str) -> 
                 raise
     if existing["role"] == Role.ADMIN.value and existing.get("active", True):
         return existing
-    changes = {"role": Role.ADMIN.value, "active": True, "updatedAt": datetime.now(UTC)}
+    changes = {"role": Role.ADMIN.value, "active": True, "updatedAt": utcnow()}
     after = await res.db.users.find_one_and_update(
         {"_id": existing["_id"]},
         {"$set": changes},

@@ -1,0 +1,67 @@
+"""Endpoints 21-22: feature flags (alawael.services.flags)."""
+
+from __future__ import annotations
+
+from alawael.auth.permissions import Permission
+from alawael.rest.models import FlagBody, FlagDefinitionOut, FlagOut
+from alawael.rest.routing import Call, endpoint
+from alawael.schema.node import from_global_id
+from alawael.services import flags
+
+TAG = "Feature flags"
+
+
+@endpoint(
+    "GET",
+    "/api/feature-flags",
+    summary="Every flag, evaluated for the caller",
+    tag=TAG,
+    access="public",
+    response=FlagOut,
+    many=True,
+)
+async def list_feature_flags(call: Call) -> list[FlagOut]:
+    """`enabled` says whether each flag is on for the caller (anonymous callers too).
+    Admins also get each flag's full `definition`. Not paginated: the list is short."""
+    docs = await flags.flag_definitions(call.res)
+    admin = call.actor is not None and call.actor.can(Permission.MANAGE_FLAGS)
+    return [
+        FlagOut(
+            key=doc["key"],
+            enabled=flags.evaluate(doc, call.actor),
+            definition=FlagDefinitionOut.from_doc(doc) if admin else None,
+        )
+        for doc in docs
+    ]
+
+
+@endpoint(
+    "PUT",
+    "/api/feature-flags/{key}",
+    summary="Create or replace a flag (admins)",
+    tag=TAG,
+    access=Permission.MANAGE_FLAGS,
+    body=FlagBody,
+    response=FlagOut,
+    path_params={"key": "^[a-z][a-z0-9_.-]{1,63}$"},
+)
+async def set_feature_flag(call: Call) -> FlagOut:
+    """The body is the whole definition; fields left out take their defaults."""
+    body = call.body_as(FlagBody)
+    data = flags.FlagInput(
+        key=call.path["key"],
+        description=body.description,
+        enabled=body.enabled,
+        rollout_percentage=body.rollout_percentage,
+        allowed_roles=body.allowed_roles,
+        allowed_user_ids=[
+            from_global_id(gid, "User", f"allowedUserIds.{i}")
+            for i, gid in enumerate(body.allowed_user_ids)
+        ],
+    )
+    doc = await flags.set_feature_flag(call.res, call.actor, data)
+    return FlagOut(
+        key=doc["key"],
+        enabled=flags.evaluate(doc, call.actor),
+        definition=FlagDefinitionOut.from_doc(doc),
+    )

@@ -1,0 +1,562 @@
+"""Pydantic models of the REST shim: request bodies and query strings in, resources out.
+
+Their JSON Schemas are the OpenAPI document's (alawael.rest.openapi), so what is validated
+and what is documented cannot drift. Representations match GraphQL exactly: Relay global
+ids, money as decimal strings ("12.50"), datetimes as ISO 8601 in UTC, camelCase names.
+
+- Bodies are strict: unknown fields are refused and nothing is coerced (a number where a
+  money string belongs is a 422, never silently converted).
+- Query strings are text by nature, so their models are lax (``limit=20`` is an int) but
+  still refuse unknown parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.alias_generators import to_camel
+
+from alawael.auth.permissions import Role
+from alawael.db import Document
+from alawael.schema.audit import jsonable
+from alawael.schema.node import to_global_id
+from alawael.schema.scalars import cents_to_decimal
+from alawael.services.analytics import Granularity
+from alawael.services.notifications import NotificationType
+from alawael.services.orders import MAX_LINES, MAX_QUANTITY, OrderStatus
+from alawael.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from alawael.services.products import DEFAULT_LOW_STOCK_THRESHOLD
+
+# --- shared types ----------------------------------------------------------------------
+
+MONEY_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+# A decimal string with at most 2 decimals (the GraphQL Money scalar's input rule).
+MoneyIn = Annotated[
+    str,
+    StringConstraints(pattern=MONEY_PATTERN),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": MONEY_PATTERN,
+            "examples": ["12.50"],
+            "description": "A decimal amount as a string, at most 2 decimals.",
+        }
+    ),
+]
+MoneyOut = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?[0-9]+\.[0-9]{2}$",
+            "examples": ["12.50"],
+            "description": "A decimal amount as a string with 2 decimals.",
+        }
+    ),
+]
+
+
+def _as_utc(value: datetime) -> datetime:
+    # Naive datetimes are UTC (the API's only time zone), as in the GraphQL schema.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso(value: datetime) -> str:
+    """isoformat(), as strawberry's DateTime prints. Services write millisecond times
+    (alawael.clock), so a write's response shows the same instant as later reads."""
+    return value.isoformat()
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_iso, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+TimestampIn = Annotated[datetime, AfterValidator(_as_utc)]
+GlobalId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def money(cents: int) -> str:
+    """Integer minor units -> "12.50", the GraphQL Money scalar's serialization."""
+    return f"{cents_to_decimal(cents):.2f}"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, frozen=True)
+
+
+class Body(BaseModel):
+    """A JSON request body: strict types, no unknown fields, camelCase names."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, extra="forbid", strict=True, validate_by_name=False
+    )
+
+
+class Query(BaseModel):
+    """A query string: lax types (it is all text), but no unknown parameters."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", validate_by_name=False)
+
+
+class PageQuery(Query):
+    limit: int = Field(
+        default=DEFAULT_PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"Page size, 1-{MAX_PAGE_SIZE}.",
+    )
+    cursor: str | None = Field(
+        default=None,
+        max_length=500,
+        description="`meta.nextCursor` of the previous page; omit for the first page.",
+    )
+
+
+class PageMeta(_Out):
+    """Keyset pagination: pass `nextCursor` back as `cursor` for the next page."""
+
+    limit: int
+    has_more: bool
+    next_cursor: str | None = Field(description="Null on the last page.")
+
+
+class ErrorDetail(_Out):
+    code: str = Field(description="Stable, machine-readable (e.g. BAD_USER_INPUT, NOT_FOUND).")
+    message: str = Field(description="For humans.")
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="`field` (the input field at fault), `fields` (every invalid field: "
+        "`field`, `message`, `type`), `retryAfter` (seconds), `requestId` (on 500s).",
+    )
+
+
+class ErrorBody(_Out):
+    error: ErrorDetail
+
+
+# --- auth ------------------------------------------------------------------------------
+
+
+class RegisterBody(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(
+        max_length=1024, description="At least 10 characters, not containing the email."
+    )
+    name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class LoginBody(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+
+
+class RefreshBody(Body):
+    refresh_token: str = Field(max_length=512, description="Single-use; rotated on each call.")
+
+
+class UserOut(_Out):
+    id: str
+    email: str
+    name: str
+    phone: str | None
+    role: Role
+    active: bool
+    created_at: Timestamp
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> UserOut:
+        return cls(
+            id=to_global_id("User", doc["_id"]),
+            email=doc["email"],
+            name=doc.get("name", ""),
+            phone=doc.get("phone"),
+            role=Role(doc["role"]),
+            active=doc.get("active", True),
+            created_at=doc["createdAt"],
+        )
+
+
+class TokensOut(_Out):
+    user: UserOut
+    access_token: str = Field(description="Send as `Authorization: Bearer <accessToken>`.")
+    refresh_token: str = Field(description="Opaque and single-use.")
+    token_type: str = "Bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class LogoutOut(_Out):
+    revoked: bool
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+class UserListQuery(PageQuery):
+    role: Role | None = None
+    search: str | None = Field(
+        default=None, max_length=100, description="Case-insensitive text in name or email."
+    )
+    active: bool | None = None
+
+
+# --- products --------------------------------------------------------------------------
+
+ProductSort = Literal[
+    "createdAt", "-createdAt", "price", "-price", "name", "-name", "stock", "-stock"
+]
+
+
+class ProductListQuery(PageQuery):
+    category: str | None = Field(default=None, max_length=100)
+    q: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Case-insensitive text in name, sku or description.",
+    )
+    min_price: MoneyIn | None = None
+    max_price: MoneyIn | None = None
+    in_stock: bool | None = None
+    archived: bool | None = Field(
+        default=None, description="Managers only: true lists archived products instead."
+    )
+    sort: ProductSort = Field(
+        default="-createdAt", description="A field; a leading `-` sorts descending."
+    )
+
+
+class ProductCreateBody(Body):
+    sku: str = Field(max_length=64, description="Unique; stored upper-cased.")
+    name: str = Field(max_length=200)
+    price: MoneyIn
+    description: str = Field(default="", max_length=5000)
+    category: str = Field(default="", max_length=100)
+    currency: str = Field(default="SAR", max_length=3)
+    stock: int = Field(default=0, ge=0, le=1_000_000)
+    low_stock_threshold: int = Field(default=DEFAULT_LOW_STOCK_THRESHOLD, ge=0, le=1_000_000)
+
+
+class ProductUpdateBody(Body):
+    """Omitted fields stay as they are. Stock changes go through stock adjustments."""
+
+    sku: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    price: MoneyIn | None = None
+    description: str | None = Field(default=None, max_length=5000)
+    category: str | None = Field(default=None, max_length=100)
+    currency: str | None = Field(default=None, max_length=3)
+    low_stock_threshold: int | None = Field(default=None, ge=0, le=1_000_000)
+
+
+class ProductOut(_Out):
+    id: str
+    sku: str
+    name: str
+    description: str
+    category: str
+    price: MoneyOut
+    currency: str
+    stock: int
+    low_stock_threshold: int
+    archived: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> ProductOut:
+        return cls(
+            id=to_global_id("Product", doc["_id"]),
+            sku=doc["sku"],
+            name=doc["name"],
+            description=doc.get("description", ""),
+            category=doc.get("category", ""),
+            price=money(doc["priceCents"]),
+            currency=doc.get("currency", "SAR"),
+            stock=doc["stock"],
+            low_stock_threshold=doc.get("lowStockThreshold", DEFAULT_LOW_STOCK_THRESHOLD),
+            archived=bool(doc.get("archived", False)),
+            created_at=doc["createdAt"],
+            updated_at=doc["updatedAt"],
+        )
+
+
+# --- orders ----------------------------------------------------------------------------
+
+
+class OrderListQuery(PageQuery):
+    status: OrderStatus | None = None
+    from_: TimestampIn | None = Field(default=None, alias="from", description="Inclusive.")
+    to: TimestampIn | None = Field(default=None, description="Exclusive.")
+    user_id: GlobalId | None = Field(
+        default=None, description="Staff only; customers always get their own orders."
+    )
+
+
+class OrderLineBody(Body):
+    product_id: GlobalId
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+
+class PlaceOrderBody(Body):
+    items: list[OrderLineBody] = Field(
+        min_length=1, max_length=MAX_LINES, description="Repeated products are merged."
+    )
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class OrderStatusBody(Body):
+    status: OrderStatus
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class CancelOrderBody(Body):
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class OrderItemOut(_Out):
+    product_id: str
+    sku: str
+    name: str
+    unit_price: MoneyOut
+    quantity: int
+    line_total: MoneyOut
+
+
+class StatusChangeOut(_Out):
+    status: OrderStatus
+    at: Timestamp
+    note: str | None
+    by_user_id: str | None
+
+
+class OrderOut(_Out):
+    id: str
+    number: str
+    customer_id: str
+    items: list[OrderItemOut]
+    subtotal: MoneyOut
+    total: MoneyOut
+    currency: str
+    status: OrderStatus
+    status_history: list[StatusChangeOut]
+    note: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> OrderOut:
+        return cls(
+            id=to_global_id("Order", doc["_id"]),
+            number=doc["number"],
+            customer_id=to_global_id("User", doc["userId"]),
+            items=[
+                OrderItemOut(
+                    product_id=to_global_id("Product", item["productId"]),
+                    sku=item["sku"],
+                    name=item["name"],
+                    unit_price=money(item["unitPriceCents"]),
+                    quantity=item["quantity"],
+                    line_total=money(item["lineTotalCents"]),
+                )
+                for item in doc["items"]
+            ],
+            subtotal=money(doc["subtotalCents"]),
+            total=money(doc["totalCents"]),
+            currency=doc.get("currency", "SAR"),
+            status=OrderStatus(doc["status"]),
+            status_history=[
+                StatusChangeOut(
+                    status=OrderStatus(h["status"]),
+                    at=h["at"],
+                    note=h.get("note"),
+                    by_user_id=to_global_id("User", h["byUserId"]) if h.get("byUserId") else None,
+                )
+                for h in doc.get("statusHistory", ())
+            ],
+            note=doc.get("note"),
+            created_at=doc["createdAt"],
+            updated_at=doc["updatedAt"],
+        )
+
+
+# --- notifications ---------------------------------------------------------------------
+
+
+class NotificationListQuery(PageQuery):
+    unread: bool = Field(default=False, description="true: unread notifications only.")
+
+
+class NotificationOut(_Out):
+    id: str
+    type: NotificationType
+    title: str
+    body: str
+    data: dict[str, Any] = Field(description="Ids (as global ids) and small values.")
+    read: bool
+    read_at: Timestamp | None
+    created_at: Timestamp
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> NotificationOut:
+        return cls(
+            id=to_global_id("Notification", doc["_id"]),
+            type=NotificationType(doc["type"]),
+            title=doc["title"],
+            body=doc.get("body", ""),
+            data=jsonable(doc.get("data") or {}),
+            read=bool(doc.get("read")),
+            read_at=doc.get("readAt"),
+            created_at=doc["createdAt"],
+        )
+
+
+# --- analytics -------------------------------------------------------------------------
+
+
+class SummaryQuery(Query):
+    from_: TimestampIn | None = Field(
+        default=None, alias="from", description="Inclusive; default: 30 days before `to`."
+    )
+    to: TimestampIn | None = Field(default=None, description="Exclusive; default: now.")
+    granularity: Granularity = Granularity.DAY
+
+
+class StatusCountOut(_Out):
+    status: str
+    count: int
+
+
+class TopProductOut(_Out):
+    product_id: str
+    sku: str
+    name: str
+    quantity: int
+    revenue: MoneyOut
+
+
+class SalesPointOut(_Out):
+    period_start: Timestamp
+    revenue: MoneyOut
+    order_count: int
+
+
+class SalesSummaryOut(_Out):
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    granularity: Granularity
+    revenue: MoneyOut = Field(description="Sum of order totals, cancelled orders excluded.")
+    order_count: int
+    average_order_value: MoneyOut
+    orders_by_status: list[StatusCountOut]
+    top_products: list[TopProductOut] = Field(description="Top 10 by revenue.")
+    series: list[SalesPointOut] = Field(description="One point per period; empty ones are 0.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> SalesSummaryOut:
+        return cls(
+            from_=doc["from"],
+            to=doc["to"],
+            granularity=Granularity(doc["granularity"]),
+            revenue=money(doc["revenueCents"]),
+            order_count=doc["orderCount"],
+            average_order_value=money(doc["averageOrderValueCents"]),
+            orders_by_status=[StatusCountOut(**row) for row in doc["ordersByStatus"]],
+            top_products=[
+                TopProductOut(
+                    product_id=to_global_id("Product", row["productId"]),
+                    sku=row["sku"],
+                    name=row["name"],
+                    quantity=row["quantity"],
+                    revenue=money(row["revenueCents"]),
+                )
+                for row in doc["topProducts"]
+            ],
+            series=[
+                SalesPointOut(
+                    period_start=row["periodStart"],
+                    revenue=money(row["revenueCents"]),
+                    order_count=row["orderCount"],
+                )
+                for row in doc["series"]
+            ],
+        )
+
+
+# --- feature flags ---------------------------------------------------------------------
+
+
+class FlagBody(Body):
+    """The whole definition (PUT replaces it); the key is in the path."""
+
+    description: str = Field(default="", max_length=500)
+    enabled: bool = False
+    rollout_percentage: int = Field(default=100, ge=0, le=100)
+    allowed_roles: list[Role] = Field(default_factory=list, max_length=4)
+    allowed_user_ids: list[GlobalId] = Field(default_factory=list, max_length=1000)
+
+
+class FlagDefinitionOut(_Out):
+    id: str
+    key: str
+    description: str
+    enabled: bool = Field(description="The master switch.")
+    rollout_percentage: int
+    allowed_roles: list[Role]
+    allowed_user_ids: list[str]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> FlagDefinitionOut:
+        return cls(
+            id=to_global_id("FeatureFlag", doc["_id"]),
+            key=doc["key"],
+            description=doc.get("description", ""),
+            enabled=bool(doc.get("enabled", False)),
+            rollout_percentage=int(doc.get("rolloutPercentage", 0)),
+            allowed_roles=[Role(r) for r in doc.get("allowedRoles") or []],
+            allowed_user_ids=[to_global_id("User", oid) for oid in doc.get("allowedUserIds") or []],
+            created_at=doc["createdAt"],
+            updated_at=doc["updatedAt"],
+        )
+
+
+class FlagOut(_Out):
+    key: str
+    enabled: bool = Field(description="Whether the flag is on for the caller.")
+    definition: FlagDefinitionOut | None = Field(
+        default=None, description="The full definition; admins (flags:manage) only."
+    )
+
+
+# --- health (documentation only: alawael.rest.health builds these bodies) ---------------
+
+
+class HealthOut(_Out):
+    status: Literal["ok", "degraded"]
+    version: str
+    environment: str
+    uptime: float = Field(description="Seconds since the worker started.")
+    mongodb: str = Field(description='"ok", "embedded", or "error: <reason>".')
+    redis: str = Field(description='"ok", "disabled", or "error: <reason>".')
+
+
+class LiveOut(_Out):
+    status: Literal["ok"]
+
+
+class ReadyOut(_Out):
+    status: Literal["ready", "unavailable"]
+    mongodb: str
+    redis: str

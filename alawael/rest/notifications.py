@@ -1,0 +1,46 @@
+"""Endpoints 18-19: the caller's notifications (alawael.services.notifications)."""
+
+from __future__ import annotations
+
+from alawael.auth.permissions import Permission
+from alawael.rest.models import NotificationListQuery, NotificationOut
+from alawael.rest.routing import Call, Paged, endpoint, page_args
+from alawael.services import notifications
+
+TAG = "Notifications"
+
+
+@endpoint(
+    "GET",
+    "/api/notifications",
+    summary="Your notifications, newest first",
+    tag=TAG,
+    access=Permission.READ_OWN_NOTIFICATIONS,
+    query=NotificationListQuery,
+    response=NotificationOut,
+    many=True,
+)
+async def list_notifications(call: Call) -> Paged:
+    q = call.query_as(NotificationListQuery)
+    page = await notifications.list_notifications(
+        call.res, call.actor, unread_only=q.unread, args=page_args(q)
+    )
+    return Paged([NotificationOut.from_doc(doc) for doc in page.docs], page, q.limit)
+
+
+@endpoint(
+    "POST",
+    "/api/notifications/{id}/read",
+    summary="Mark one of your notifications read",
+    tag=TAG,
+    access=Permission.READ_OWN_NOTIFICATIONS,
+    response=NotificationOut,
+    errors=(404,),
+    path_params={"id": "A Notification id (the GraphQL global id)."},
+)
+async def mark_notification_read(call: Call) -> NotificationOut:
+    """Idempotent. Anyone else's notification is a 404."""
+    doc = await notifications.mark_read(
+        call.res, call.actor, call.oid("Notification"), request_id=call.request_id
+    )
+    return NotificationOut.from_doc(doc)

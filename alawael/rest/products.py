@@ -1,0 +1,152 @@
+"""Endpoints 8-12: the catalogue (public) and product writes (managers), through
+alawael.services.products."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from alawael.auth.permissions import Permission
+from alawael.errors import NotFound
+from alawael.rest.models import ProductCreateBody, ProductListQuery, ProductOut, ProductUpdateBody
+from alawael.rest.routing import Call, Paged, endpoint, page_args
+from alawael.schema.scalars import decimal_to_cents
+from alawael.services import products
+from alawael.services.products import ProductSortField
+
+TAG = "Products"
+_SORT_FIELDS = {
+    "createdAt": ProductSortField.CREATED_AT,
+    "price": ProductSortField.PRICE,
+    "name": ProductSortField.NAME,
+    "stock": ProductSortField.STOCK,
+}
+_PATH = {"id": "A Product id (the GraphQL global id)."}
+
+
+def _cents(amount: str | None) -> int | None:
+    return None if amount is None else decimal_to_cents(Decimal(amount))
+
+
+@endpoint(
+    "GET",
+    "/api/products",
+    summary="The catalogue: filter, sort, page",
+    tag=TAG,
+    access="public",
+    query=ProductListQuery,
+    response=ProductOut,
+    many=True,
+)
+async def list_products(call: Call) -> Paged:
+    """Public. Archived products are hidden unless a manager asks for `archived=true`."""
+    q = call.query_as(ProductListQuery)
+    sort = _SORT_FIELDS[q.sort.lstrip("-")]
+    flt = products.ProductFilter(
+        category=q.category,
+        search=q.q,
+        price_min_cents=_cents(q.min_price),
+        price_max_cents=_cents(q.max_price),
+        in_stock=q.in_stock,
+        archived=q.archived,
+    )
+    page = await products.list_products(
+        call.res,
+        call.actor,
+        flt,
+        sort=sort,
+        descending=q.sort.startswith("-"),
+        args=page_args(q),
+    )
+    return Paged([ProductOut.from_doc(doc) for doc in page.docs], page, q.limit)
+
+
+@endpoint(
+    "GET",
+    "/api/products/{id}",
+    summary="One product",
+    tag=TAG,
+    access="public",
+    response=ProductOut,
+    errors=(404,),
+    path_params=_PATH,
+)
+async def get_product(call: Call) -> ProductOut:
+    """Public; an archived product is a 404 except to managers."""
+    doc = await products.get_product(call.res, call.actor, call.oid("Product"))
+    if doc is None:
+        raise NotFound("No such product.", field="id")
+    return ProductOut.from_doc(doc)
+
+
+@endpoint(
+    "POST",
+    "/api/products",
+    summary="Create a product (managers)",
+    tag=TAG,
+    access=Permission.MANAGE_PRODUCTS,
+    body=ProductCreateBody,
+    response=ProductOut,
+    status=201,
+    errors=(409,),
+)
+async def create_product(call: Call) -> ProductOut:
+    """A sku already in use is a 409."""
+    body = call.body_as(ProductCreateBody)
+    data = products.ProductData(
+        sku=body.sku,
+        name=body.name,
+        description=body.description,
+        category=body.category,
+        price_cents=_cents(body.price),
+        currency=body.currency,
+        stock=body.stock,
+        low_stock_threshold=body.low_stock_threshold,
+    )
+    doc = await products.create_product(call.res, call.actor, data, request_id=call.request_id)
+    return ProductOut.from_doc(doc)
+
+
+@endpoint(
+    "PUT",
+    "/api/products/{id}",
+    summary="Update a product (managers)",
+    tag=TAG,
+    access=Permission.MANAGE_PRODUCTS,
+    body=ProductUpdateBody,
+    response=ProductOut,
+    errors=(404, 409),
+    path_params=_PATH,
+)
+async def update_product(call: Call) -> ProductOut:
+    """Fields left out keep their values; stock is changed by stock adjustments only."""
+    body = call.body_as(ProductUpdateBody)
+    data = products.ProductData(
+        sku=body.sku,
+        name=body.name,
+        description=body.description,
+        category=body.category,
+        price_cents=_cents(body.price),
+        currency=body.currency,
+        low_stock_threshold=body.low_stock_threshold,
+    )
+    oid = call.oid("Product")
+    doc = await products.update_product(call.res, call.actor, oid, data, request_id=call.request_id)
+    return ProductOut.from_doc(doc)
+
+
+@endpoint(
+    "DELETE",
+    "/api/products/{id}",
+    summary="Archive a product (managers)",
+    tag=TAG,
+    access=Permission.MANAGE_PRODUCTS,
+    response=ProductOut,
+    errors=(404,),
+    path_params=_PATH,
+)
+async def archive_product(call: Call) -> ProductOut:
+    """A soft delete: the product leaves the catalogue but old orders still show it.
+    Returns the archived product."""
+    oid = call.oid("Product")
+    doc = await products.archive_product(call.res, call.actor, oid, request_id=call.request_id)
+    return ProductOut.from_doc(doc)
