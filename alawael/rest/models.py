@@ -39,7 +39,8 @@ from alawael.services.products import DEFAULT_LOW_STOCK_THRESHOLD
 
 # --- shared types ----------------------------------------------------------------------
 
-MONEY_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+# At most 9,999,999.99: within the services' price bound, so schema-valid money is valid.
+MONEY_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,2})?$"
 # A decimal string with at most 2 decimals (the GraphQL Money scalar's input rule).
 MoneyIn = Annotated[
     str,
@@ -236,9 +237,15 @@ class ProductListQuery(PageQuery):
     )
 
 
+# The services' rules, stated in the schema too, so generated clients (and schemathesis)
+# know what a valid sku and name are.
+SKU_PATTERN = r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*$"
+NAME_PATTERN = r"\S"
+
+
 class ProductCreateBody(Body):
-    sku: str = Field(max_length=64, description="Unique; stored upper-cased.")
-    name: str = Field(max_length=200)
+    sku: str = Field(max_length=64, pattern=SKU_PATTERN, description="Unique; stored upper-cased.")
+    name: str = Field(max_length=200, pattern=NAME_PATTERN)
     price: MoneyIn
     description: str = Field(default="", max_length=5000)
     category: str = Field(default="", max_length=100)
@@ -250,8 +257,8 @@ class ProductCreateBody(Body):
 class ProductUpdateBody(Body):
     """Omitted fields stay as they are. Stock changes go through stock adjustments."""
 
-    sku: str | None = Field(default=None, max_length=64)
-    name: str | None = Field(default=None, max_length=200)
+    sku: str | None = Field(default=None, max_length=64, pattern=SKU_PATTERN)
+    name: str | None = Field(default=None, max_length=200, pattern=NAME_PATTERN)
     price: MoneyIn | None = None
     description: str | None = Field(default=None, max_length=5000)
     category: str | None = Field(default=None, max_length=100)

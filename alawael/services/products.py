@@ -112,7 +112,17 @@ def _validated(data: ProductData, *, creating: bool) -> Document:
     if data.category is not None or creating:
         out["category"] = _text(data.category or "", "category", required=False)
     if data.price_cents is not None:
-        out["priceCents"] = _bounded(data.price_cents, "price", 0, MAX_PRICE_CENTS)
+        cents = data.price_cents
+        if (
+            isinstance(cents, bool)
+            or not isinstance(cents, int)
+            or not 0 <= cents <= MAX_PRICE_CENTS
+        ):
+            # Said in money, not in the minor units the client never sees.
+            raise BadUserInput(
+                f"`price` must be from 0.00 to {MAX_PRICE_CENTS // 100:,}.00.", field="price"
+            )
+        out["priceCents"] = cents
     elif creating:
         raise BadUserInput("`price` is required.", field="price")
     if data.currency is not None or creating:
