@@ -56,7 +56,25 @@ def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, AppError | GraphQLError):
         return False
+    if is_invalid_input_value(error):
+        return False
     return not isinstance(original, UNAVAILABLE_ERRORS)
+
+
+# graphql-core's messages when a scalar's parser rejects an inline literal (validation) or a
+# variable (coercion); both keep the parser's ValueError as `original_error`.
+_INVALID_VALUE_PREFIXES = ("Expected value of type ", "Variable '$")
+
+
+def is_invalid_input_value(error: GraphQLError) -> bool:
+    """A scalar refused the client's value (e.g. Money "abc"): bad input, not a bug. Found
+    by tests/reliability/test_fuzz_graphql.py, which got INTERNAL_SERVER_ERROR for it.
+    Resolver errors always have a path; these never do."""
+    return (
+        error.path is None
+        and isinstance(error.original_error, ValueError | TypeError)
+        and error.message.startswith(_INVALID_VALUE_PREFIXES)
+    )
 
 
 def request_id_of(execution_context: Any) -> str | None:
