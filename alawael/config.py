@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     analytics_cache_ttl_seconds: int = Field(default=3600, ge=1)
     # After a Redis error the cache reads around Redis for this long (circuit breaker).
     cache_redis_retry_seconds: float = Field(default=1.0, ge=0)
+    # Whole-operation result cache for order/catalogue queries (alawael.operation_cache).
+    operation_cache: bool = False
 
     # --- Rate limits (the `limits` library's notation) -----------------------------------
     rate_limit_enabled: bool = True

@@ -15,6 +15,7 @@ from strawberry.types.unset import UnsetType
 from alawael.auth.current import authenticate_request, bearer_token, token_from_connection_params
 from alawael.config import Settings
 from alawael.context import Context, Resources
+from alawael.operation_cache import OperationCacheMixin
 from alawael.protect.graphql_http import GraphQLHTTPProtocol
 from alawael.realtime.websocket import LegacyWSHandler, TextWebSocketAdapter, TransportWSHandler
 from alawael.schema import ErrorSchema
@@ -22,7 +23,9 @@ from alawael.schema import ErrorSchema
 
 # GraphQLHTTPProtocol: media types and status codes, GET/405, persisted queries and the
 # safelist, the auth rate-limit budget (alawael.protect.graphql_http).
-class ERPGraphQL(GraphQLHTTPProtocol, GraphQL[Context, None]):
+# OperationCacheMixin: whole-result cache of read-only order/catalogue queries, when
+# OPERATION_CACHE=true (alawael.operation_cache); it sits after persisted-query resolution.
+class ERPGraphQL(GraphQLHTTPProtocol, OperationCacheMixin, GraphQL[Context, None]):
     # Text frames, fresh loaders per WebSocket operation, server pings (alawael.realtime).
     websocket_adapter_class = TextWebSocketAdapter
     graphql_transport_ws_handler_class = TransportWSHandler

@@ -230,7 +230,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         # Inside CORS, so a browser can read a 429 and its headers.
         Middleware(RateLimitMiddleware, settings=settings),
-        Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes),
+        # Level 6 (zlib's default) instead of Starlette's 9: half the CPU on a 44 KB dashboard
+        # response (0.27 vs 0.57 ms, measured for `make bench`) for a few % larger bodies.
+        Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6),
     ]
     app = Starlette(
         routes=routes,
