@@ -91,8 +91,10 @@ class Settings(BaseSettings):
     analytics_cache_ttl_seconds: int = Field(default=3600, ge=1)
     # After a Redis error the cache reads around Redis for this long (circuit breaker).
     cache_redis_retry_seconds: float = Field(default=1.0, ge=0)
-    # Whole-operation result cache for order/catalogue queries (alawael.operation_cache).
-    operation_cache: bool = False
+    # Whole-operation result cache for order/catalogue queries (alawael.operation_cache):
+    # the dashboard's cost is resolving ~1,600 fields, which only a whole-result cache
+    # removes. Same generation-based invalidation as the resolver cache.
+    operation_cache: bool = True
 
     # --- Rate limits (the `limits` library's notation) -----------------------------------
     rate_limit_enabled: bool = True
