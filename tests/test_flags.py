@@ -125,7 +125,7 @@ async def test_flag_crud_audits_and_publishes(resources: Resources) -> None:
     assert again.data["deleteFeatureFlag"]["errors"] == [{"code": "NOT_FOUND", "field": "key"}]
     assert await resources.db.feature_flags.count_documents({}) == 0
 
-    trail = await resources.db.audit_trail.find({"entity": "featureFlag"}).to_list(None)
+    trail = await resources.db.audit_trail.find({"entity": "feature_flag"}).to_list(None)
     assert [entry["action"] for entry in trail] == [
         "setFeatureFlag",
         "setFeatureFlag",

@@ -348,3 +348,26 @@ async def test_concurrent_transitions_cannot_both_win(resources: Resources) -> N
     )
     assert outcomes == ["INVALID_TRANSITION"] * 3 + ["ok"]
     assert await stock_of(resources, tea) == 10  # restocked exactly once
+
+
+HISTORY = "query($id: ID!) { order(id: $id) { statusHistory { status by { id email } } } }"
+
+
+async def test_customers_do_not_see_which_staff_member_changed_their_order(
+    resources: Resources,
+) -> None:
+    customer = await make_user(resources, Role.CUSTOMER)
+    staff = await make_user(resources, Role.STAFF)
+    tea = await add(resources, "TEA", stock=10)
+    order = (await place(resources, customer, [(tea, 1)]))["order"]
+    variables = {"id": order["id"], "status": "CONFIRMED", "note": None}
+    assert (await execute(resources, UPDATE_STATUS, variables, user=staff)).errors is None
+
+    seen_by_customer = await execute(resources, HISTORY, {"id": order["id"]}, user=customer)
+    history = seen_by_customer.data["order"]["statusHistory"]
+    assert history[0]["by"]["id"] == to_global_id("User", customer.user_id)  # their own
+    assert history[1] == {"status": "CONFIRMED", "by": None}  # staff identity stays internal
+    seen_by_staff = await execute(resources, HISTORY, {"id": order["id"]}, user=staff)
+    assert seen_by_staff.data["order"]["statusHistory"][1]["by"]["id"] == to_global_id(
+        "User", staff.user_id
+    )

@@ -77,8 +77,13 @@ class StatusChange:
     note: str | None
     _by: strawberry.Private[ObjectId | None]
 
-    @strawberry.field(description="Who made the change (null if the user is gone).")
+    @strawberry.field(
+        description="Who made the change: for staff; customers see only their own changes "
+        "(null otherwise, or if the user is gone)."
+    )
     async def by(self, info: Info) -> _LazyUser | None:
+        if not orders.may_see_editor(info.context.user, self._by):
+            return None
         return await _load_user(info, self._by)
 
 

@@ -171,6 +171,19 @@ async def _compute_sales(
     }
 
 
+DEFAULT_SUMMARY_RANGE = timedelta(days=30)
+
+
+def summary_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """Fill in a missing range: the 30 days up to now. "Now" is taken up to the next whole
+    minute, so repeated default calls share one cache entry instead of each caching a new
+    microsecond-stamped key for an hour."""
+    if end is None:
+        now = datetime.now(UTC)
+        end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return (start or end - DEFAULT_SUMMARY_RANGE), end
+
+
 async def sales_summary(
     res: Resources, start: datetime, end: datetime, granularity: Granularity
 ) -> Document:

@@ -243,6 +243,14 @@ def visible(actor: Actor | None, doc: Document | None) -> Document | None:
     return None
 
 
+def may_see_editor(actor: Actor | None, user_id: ObjectId | None) -> bool:
+    """Who changed an order's status is shown to staff; a customer sees only their own
+    changes (staff identities and contact details are internal)."""
+    if actor is None or user_id is None:
+        return False
+    return can_see_all(actor) or actor.user_id == str(user_id)
+
+
 async def get_order(res: Resources, actor: Actor | None, oid: ObjectId) -> Document:
     _require(actor)
     doc = visible(actor, await res.db.orders.find_one({"_id": oid}))

@@ -10,9 +10,11 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import bson
+from bson import ObjectId
 from bson.errors import BSONError
 
 from alawael.db import Db, Document
@@ -56,12 +58,22 @@ def encode_cursor(value: Any, oid: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# What a sort value in a cursor may be. Cursors come back from clients, and the value goes
+# into a query filter: a document there (`{"$regex": ...}`) would be an operator injection.
+_CURSOR_VALUE_TYPES = (str, int, float, datetime, ObjectId, type(None))
+
+
 def decode_cursor(cursor: str, field_name: str) -> tuple[Any, Any]:
     try:
         doc = bson.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return doc["v"], doc["i"]
+        value, oid = doc["v"], doc["i"]
     except (binascii.Error, BSONError, KeyError, ValueError, TypeError) as exc:
         raise BadUserInput(f"Malformed cursor: {cursor!r}", field=field_name) from exc
+    if not isinstance(value, _CURSOR_VALUE_TYPES) or isinstance(value, bool):
+        raise BadUserInput(f"Malformed cursor: {cursor!r}", field=field_name)
+    if not isinstance(oid, ObjectId) or set(doc) != {"v", "i"}:
+        raise BadUserInput(f"Malformed cursor: {cursor!r}", field=field_name)
+    return value, oid
 
 
 def _after(sort_field: str, direction: int, value: Any, oid: Any) -> dict[str, Any]:
