@@ -52,6 +52,22 @@ async def test_one_line_per_graphql_request_with_operation_user_and_request_id(
     assert token not in record.getMessage()
 
 
+async def test_rest_lines_carry_the_caller(
+    client: httpx.AsyncClient, resources: Resources, caplog: pytest.LogCaptureFixture
+) -> None:
+    actor = await make_user(resources, Role.CUSTOMER)
+    session, _ = await create_session(resources, ObjectId(actor.user_id), user_agent=None, ip=None)
+    token = issue_access_token(
+        resources.settings, user_id=actor.user_id, role=actor.role, session_id=str(session["_id"])
+    )
+    with caplog.at_level(logging.INFO, logger="alawael.access"):
+        response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    [record] = _access(caplog)
+    assert record.route == "/api/users/me"  # type: ignore[attr-defined]
+    assert record.user_id == actor.user_id  # type: ignore[attr-defined]
+
+
 async def test_rest_lines_carry_the_route_template_and_failures_their_status(
     app: Starlette, caplog: pytest.LogCaptureFixture
 ) -> None:
