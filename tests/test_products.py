@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
 from alawael.schema.node import to_global_id
@@ -259,3 +261,32 @@ async def test_adjust_stock_bounds_and_low_stock_notification(resources: Resourc
     audit = await resources.db.audit_trail.find_one({"action": "adjustStock"})
     assert audit is not None
     assert audit["after"] == {"stock": 9, "delta": -3, "reason": "damaged"}
+
+
+async def test_a_product_write_and_its_audit_entry_commit_together(
+    resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager = await make_user(resources, Role.MANAGER)
+    doc = await products.create_product(
+        resources, manager, products.ProductData(sku="KEEP", name="Kept", price_cents=100)
+    )
+
+    async def audit_fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr(products.audit, "record", audit_fails)
+    with pytest.raises(RuntimeError):
+        await products.create_product(
+            resources, manager, products.ProductData(sku="LOST", name="Lost", price_cents=100)
+        )
+    with pytest.raises(RuntimeError):
+        await products.adjust_stock(resources, manager, doc["_id"], 5, "restock")
+    with pytest.raises(RuntimeError):
+        await products.update_product(
+            resources, manager, doc["_id"], products.ProductData(name="Renamed")
+        )
+    # Nothing half-written: no unaudited product, stock or rename.
+    assert await resources.db.products.count_documents({"sku": "LOST"}) == 0
+    kept = await resources.db.products.find_one({"_id": doc["_id"]})
+    assert kept is not None
+    assert (kept["stock"], kept["name"]) == (0, "Kept")

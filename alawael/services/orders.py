@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -41,6 +41,7 @@ from alawael.services.notifications import (
 )
 from alawael.services.pagination import Page, PageArgs, paginate
 from alawael.services.products import STOCK_CHANNEL, product_scopes
+from alawael.services.transactions import run_transaction
 
 ORDERS_CHANNEL = "orders"
 MAX_LINES = 50
@@ -136,21 +137,6 @@ def merge_lines(lines: Sequence[OrderLine]) -> list[_MergedLine]:
     # A fixed order of stock updates (by product id) keeps concurrent orders that share
     # products from taking their write locks in opposite orders.
     return sorted(merged.values(), key=lambda m: m.product_id)
-
-
-async def run_transaction(
-    res: Resources, callback: Callable[[AsyncClientSession], Awaitable[T]]
-) -> T:
-    """Run `callback` in a multi-document transaction. `with_transaction` retries the
-    whole callback on TransientTransactionError (e.g. write conflicts between concurrent
-    buyers) and the commit on UnknownTransactionCommitResult, with backoff, for up to 120 s,
-    so the callback must be safe to re-run: it rebuilds all its state on each attempt."""
-    async with res.client.start_session() as session:
-
-        async def run(s: AsyncClientSession) -> T:
-            return await callback(s)
-
-        return await session.with_transaction(run)
 
 
 class KeyedLocks:

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from bson import ObjectId
 from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from alawael.auth.permissions import Actor, Permission
@@ -23,6 +24,7 @@ from alawael.errors import BadUserInput, Conflict, InsufficientStock, NotFound
 from alawael.services import audit
 from alawael.services.notifications import crossed_low_stock, notify_low_stock
 from alawael.services.pagination import Page, PageArgs, paginate
+from alawael.services.transactions import run_transaction
 
 # Sane bounds: a price above 10 million or a stock above a million is a typo, not a sale.
 MAX_PRICE_CENTS = 1_000_000_000
@@ -276,20 +278,26 @@ async def create_product(
     now = utcnow()
     doc: Document = {"_id": ObjectId(), **fields, "archived": False, "createdAt": now}
     doc["updatedAt"] = now
-    try:
-        await res.db.products.insert_one(doc)
-    except DuplicateKeyError as exc:
-        raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
-    await audit.record(
-        res.db,
-        actor,
-        action="createProduct",
-        entity="product",
-        entity_id=doc["_id"],
-        before=None,
-        after=doc,
-        request_id=request_id,
-    )
+
+    async def txn(session: AsyncClientSession) -> None:
+        # The product and its audit entry commit together (or neither does).
+        try:
+            await res.db.products.insert_one(doc, session=session)
+        except DuplicateKeyError as exc:
+            raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
+        await audit.record(
+            res.db,
+            actor,
+            action="createProduct",
+            entity="product",
+            entity_id=doc["_id"],
+            before=None,
+            after=doc,
+            session=session,
+            request_id=request_id,
+        )
+
+    await run_transaction(res, txn)
     await _after_write(res, doc["_id"])
     return doc
 
@@ -307,30 +315,41 @@ async def update_product(
     if data.stock is not None:
         raise BadUserInput("Change stock with adjustStock.", field="stock")
     fields = _validated(data, creating=False)
-    before = await res.db.products.find_one({"_id": oid})
-    if before is None:
-        raise NotFound("No such product.", field="id")
     if not fields:
-        return before
+        current = await res.db.products.find_one({"_id": oid})
+        if current is None:
+            raise NotFound("No such product.", field="id")
+        return current
     fields["updatedAt"] = utcnow()
-    try:
-        after = await res.db.products.find_one_and_update(
-            {"_id": oid}, {"$set": fields}, return_document=ReturnDocument.AFTER
+
+    async def txn(session: AsyncClientSession) -> Document:
+        # BEFORE from the update itself: the audited "before" is exactly what was replaced,
+        # even under concurrent updates, and it commits with the change.
+        try:
+            before = await res.db.products.find_one_and_update(
+                {"_id": oid},
+                {"$set": fields},
+                return_document=ReturnDocument.BEFORE,
+                session=session,
+            )
+        except DuplicateKeyError as exc:
+            raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
+        if before is None:
+            raise NotFound("No such product.", field="id")
+        await audit.record(
+            res.db,
+            actor,
+            action="updateProduct",
+            entity="product",
+            entity_id=oid,
+            before={k: before.get(k) for k in fields},
+            after=fields,
+            session=session,
+            request_id=request_id,
         )
-    except DuplicateKeyError as exc:
-        raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
-    if after is None:
-        raise NotFound("No such product.", field="id")
-    await audit.record(
-        res.db,
-        actor,
-        action="updateProduct",
-        entity="product",
-        entity_id=oid,
-        before={k: before.get(k) for k in fields},
-        after=fields,
-        request_id=request_id,
-    )
+        return {**before, **fields}
+
+    after = await run_transaction(res, txn)
     await _after_write(res, oid)
     return after
 
@@ -339,23 +358,30 @@ async def archive_product(
     res: Resources, actor: Actor | None, oid: ObjectId, *, request_id: str | None = None
 ) -> Document:
     """Soft delete: the document stays, so orders keep resolving their products."""
-    after = await res.db.products.find_one_and_update(
-        {"_id": oid},
-        {"$set": {"archived": True, "updatedAt": utcnow()}},
-        return_document=ReturnDocument.AFTER,
-    )
-    if after is None:
-        raise NotFound("No such product.", field="id")
-    await audit.record(
-        res.db,
-        actor,
-        action="archiveProduct",
-        entity="product",
-        entity_id=oid,
-        before={"archived": False},
-        after={"archived": True},
-        request_id=request_id,
-    )
+
+    async def txn(session: AsyncClientSession) -> Document:
+        after: Document | None = await res.db.products.find_one_and_update(
+            {"_id": oid},
+            {"$set": {"archived": True, "updatedAt": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if after is None:
+            raise NotFound("No such product.", field="id")
+        await audit.record(
+            res.db,
+            actor,
+            action="archiveProduct",
+            entity="product",
+            entity_id=oid,
+            before={"archived": False},
+            after={"archived": True},
+            session=session,
+            request_id=request_id,
+        )
+        return after
+
+    after = await run_transaction(res, txn)
     await _after_write(res, oid)
     return after
 
@@ -380,32 +406,39 @@ async def adjust_stock(
     if not reason or len(reason) > 500:
         raise BadUserInput("`reason` must be 1-500 characters.", field="reason")
     bound = {"$gte": -delta} if delta < 0 else {"$lte": MAX_STOCK - delta}
-    after = await res.db.products.find_one_and_update(
-        {"_id": oid, "stock": bound},
-        {"$inc": {"stock": delta}, "$set": {"updatedAt": utcnow()}},
-        return_document=ReturnDocument.AFTER,
-    )
-    if after is None:
-        current = await res.db.products.find_one({"_id": oid}, {"stock": 1})
-        if current is None:
-            raise NotFound("No such product.", field="id")
-        if delta < 0:
-            raise InsufficientStock(
-                f"Only {current['stock']} in stock; cannot remove {-delta}.",
-                field="delta",
-                details={"available": current["stock"]},
-            )
-        raise BadUserInput(f"Stock may not exceed {MAX_STOCK}.", field="delta")
-    await audit.record(
-        res.db,
-        actor,
-        action="adjustStock",
-        entity="product",
-        entity_id=oid,
-        before={"stock": after["stock"] - delta},
-        after={"stock": after["stock"], "delta": delta, "reason": reason},
-        request_id=request_id,
-    )
+
+    async def txn(session: AsyncClientSession) -> Document:
+        after: Document | None = await res.db.products.find_one_and_update(
+            {"_id": oid, "stock": bound},
+            {"$inc": {"stock": delta}, "$set": {"updatedAt": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if after is None:
+            current = await res.db.products.find_one({"_id": oid}, {"stock": 1}, session=session)
+            if current is None:
+                raise NotFound("No such product.", field="id")
+            if delta < 0:
+                raise InsufficientStock(
+                    f"Only {current['stock']} in stock; cannot remove {-delta}.",
+                    field="delta",
+                    details={"available": current["stock"]},
+                )
+            raise BadUserInput(f"Stock may not exceed {MAX_STOCK}.", field="delta")
+        await audit.record(
+            res.db,
+            actor,
+            action="adjustStock",
+            entity="product",
+            entity_id=oid,
+            before={"stock": after["stock"] - delta},
+            after={"stock": after["stock"], "delta": delta, "reason": reason},
+            session=session,
+            request_id=request_id,
+        )
+        return after
+
+    after = await run_transaction(res, txn)
     await _after_write(res, oid)
     await res.events.publish(STOCK_CHANNEL, {"productId": str(oid), "stock": after["stock"]})
     if crossed_low_stock(after, delta):
