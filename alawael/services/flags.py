@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from alawael.auth.permissions import Actor, Role
 from alawael.clock import utcnow
@@ -22,6 +23,7 @@ from alawael.db import Document
 from alawael.errors import BadUserInput, NotFound
 from alawael.services import audit
 from alawael.services.pagination import Page, PageArgs, paginate
+from alawael.services.transactions import run_transaction
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 MAX_DESCRIPTION = 500
@@ -135,34 +137,43 @@ async def set_feature_flag(res: Resources, actor: Actor | None, data: FlagInput)
     await _check_users_exist(res, user_ids)
     roles = sorted({role.value for role in data.allowed_roles})
     now = utcnow()
-    before = await get_flag_by_key(res, data.key)
-    after: Document | None = await res.db.feature_flags.find_one_and_update(
-        {"key": data.key},
-        {
-            "$set": {
-                "description": data.description,
-                "enabled": data.enabled,
-                "rolloutPercentage": data.rollout_percentage,
-                "allowedRoles": roles,
-                "allowedUserIds": user_ids,
-                "updatedAt": now,
+
+    async def txn(session: AsyncClientSession) -> Document:
+        # The definition and its audit entry commit together; `before` is read in the same
+        # snapshot, so it is exactly what was replaced.
+        before = await res.db.feature_flags.find_one({"key": data.key}, session=session)
+        after: Document | None = await res.db.feature_flags.find_one_and_update(
+            {"key": data.key},
+            {
+                "$set": {
+                    "description": data.description,
+                    "enabled": data.enabled,
+                    "rolloutPercentage": data.rollout_percentage,
+                    "allowedRoles": roles,
+                    "allowedUserIds": user_ids,
+                    "updatedAt": now,
+                },
+                "$setOnInsert": {"key": data.key, "createdAt": now},
             },
-            "$setOnInsert": {"key": data.key, "createdAt": now},
-        },
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
-    if after is None:  # cannot happen: an upsert returning the new document has one
-        raise RuntimeError(f"upsert of flag {data.key!r} returned nothing")
-    await audit.record(
-        res.db,
-        actor,
-        action="setFeatureFlag",
-        entity="feature_flag",
-        entity_id=after["_id"],
-        before=before,
-        after=after,
-    )
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if after is None:  # cannot happen: an upsert returning the new document has one
+            raise RuntimeError(f"upsert of flag {data.key!r} returned nothing")
+        await audit.record(
+            res.db,
+            actor,
+            action="setFeatureFlag",
+            entity="feature_flag",
+            entity_id=after["_id"],
+            before=before,
+            after=after,
+            session=session,
+        )
+        return after
+
+    after = await run_transaction(res, txn)
     await res.cache.bump(SCOPE)
     await res.events.publish(CHANNEL, {"key": data.key, "deleted": False})
     return after
@@ -170,18 +181,26 @@ async def set_feature_flag(res: Resources, actor: Actor | None, data: FlagInput)
 
 async def delete_feature_flag(res: Resources, actor: Actor | None, key: str) -> Document:
     """Delete the flag `key`; returns the deleted definition (NOT_FOUND if there was none)."""
-    before = await res.db.feature_flags.find_one_and_delete({"key": key})
-    if before is None:
-        raise NotFound(f"No feature flag {key!r}.", field="key")
-    await audit.record(
-        res.db,
-        actor,
-        action="deleteFeatureFlag",
-        entity="feature_flag",
-        entity_id=before["_id"],
-        before=before,
-        after=None,
-    )
+
+    async def txn(session: AsyncClientSession) -> Document:
+        before: Document | None = await res.db.feature_flags.find_one_and_delete(
+            {"key": key}, session=session
+        )
+        if before is None:
+            raise NotFound(f"No feature flag {key!r}.", field="key")
+        await audit.record(
+            res.db,
+            actor,
+            action="deleteFeatureFlag",
+            entity="feature_flag",
+            entity_id=before["_id"],
+            before=before,
+            after=None,
+            session=session,
+        )
+        return before
+
+    before = await run_transaction(res, txn)
     await res.cache.bump(SCOPE)
     await res.events.publish(CHANNEL, {"key": key, "deleted": True})
     return before
