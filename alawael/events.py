@@ -55,17 +55,11 @@ async def _events_of(sub: Subscriber) -> AsyncIterator[Event]:
         yield delivery.event
 
 
-class MemoryEventHub:
-    """In-process fan-out for a single worker (no REDIS_URL)."""
+class LocalDelivery:
+    """`listen`/`subscribe` through this worker's fan-out: whatever carries events between
+    workers (nothing, or Redis), local subscribers are served the same way."""
 
-    def __init__(self, queue_size: int = 100) -> None:
-        self.fanout = LocalFanout(queue_size)
-
-    async def start(self) -> None:
-        return None
-
-    async def publish(self, channel: str, event: Event) -> None:
-        self.fanout.dispatch(channel, event)
+    fanout: LocalFanout
 
     def listen(
         self,
@@ -80,6 +74,19 @@ class MemoryEventHub:
         self, channel: str
     ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]:
         return subscribe_via(self.fanout, channel)
+
+
+class MemoryEventHub(LocalDelivery):
+    """In-process fan-out for a single worker (no REDIS_URL)."""
+
+    def __init__(self, queue_size: int = 100) -> None:
+        self.fanout = LocalFanout(queue_size)
+
+    async def start(self) -> None:
+        return None
+
+    async def publish(self, channel: str, event: Event) -> None:
+        self.fanout.dispatch(channel, event)
 
     async def close(self) -> None:
         self.fanout.clear()

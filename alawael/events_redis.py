@@ -23,7 +23,6 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import orjson
@@ -31,8 +30,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from alawael.config import Settings
-from alawael.events import Event, subscribe_via
-from alawael.realtime.fanout import LocalFanout, Subscriber
+from alawael.events import Event, LocalDelivery
+from alawael.realtime.fanout import LocalFanout
 from alawael.realtime.metrics import EVENT_HUB_RECONNECTS, EVENTS_PUBLISH_FAILED
 
 log = logging.getLogger("alawael.events")
@@ -43,7 +42,7 @@ BACKOFF_INITIAL_SECONDS = 0.1
 BACKOFF_MAX_SECONDS = 5.0
 
 
-class RedisEventHub:
+class RedisEventHub(LocalDelivery):
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self.redis = redis
         self.prefix = settings.events_channel_prefix
@@ -96,20 +95,6 @@ class RedisEventHub:
                 extra={"channel": channel},
             )
             self.fanout.dispatch(channel, event)
-
-    def listen(
-        self,
-        channels: Iterable[str],
-        *,
-        on_overflow: Callable[[], None] | None = None,
-        queue_size: int | None = None,
-    ) -> contextlib.AbstractAsyncContextManager[Subscriber]:
-        return self.fanout.listen(channels, on_overflow=on_overflow, queue_size=queue_size)
-
-    def subscribe(
-        self, channel: str
-    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]:
-        return subscribe_via(self.fanout, channel)
 
     # --- the one Redis subscription of this worker --------------------------------------
 

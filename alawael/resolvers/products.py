@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from strawberry.types import Info
 
 from alawael.db import Document
+from alawael.money import optional_cents
 from alawael.schema.node import from_global_id
-from alawael.schema.scalars import decimal_to_cents
 from alawael.services import products
 from alawael.services.pagination import Page, PageArgs
 
@@ -20,10 +19,6 @@ if TYPE_CHECKING:
         ProductSortInput,
         UpdateProductInput,
     )
-
-
-def _cents(amount: Decimal | None) -> int | None:
-    return None if amount is None else decimal_to_cents(amount)
 
 
 async def product(info: Info, gid: str) -> Document | None:
@@ -48,8 +43,8 @@ async def products_page(
     parsed = products.ProductFilter(
         category=f.category if f else None,
         search=f.search if f else None,
-        price_min_cents=_cents(f.price_min) if f else None,
-        price_max_cents=_cents(f.price_max) if f else None,
+        price_min_cents=optional_cents(f.price_min) if f else None,
+        price_max_cents=optional_cents(f.price_max) if f else None,
         in_stock=f.in_stock if f else None,
         archived=f.archived if f else None,
     )
@@ -64,31 +59,14 @@ async def products_page(
 
 
 async def create_product(info: Info, data: CreateProductInput) -> Document:
-    parsed = products.ProductData(
-        sku=data.sku,
-        name=data.name,
-        description=data.description,
-        category=data.category,
-        price_cents=decimal_to_cents(data.price),
-        currency=data.currency,
-        stock=data.stock,
-        low_stock_threshold=data.low_stock_threshold,
-    )
+    parsed = products.ProductData.from_input(data)
     ctx = info.context
     return await products.create_product(ctx.resources, ctx.user, parsed, request_id=ctx.request_id)
 
 
 async def update_product(info: Info, gid: str, data: UpdateProductInput) -> Document:
     oid = from_global_id(gid, "Product")
-    parsed = products.ProductData(
-        sku=data.sku,
-        name=data.name,
-        description=data.description,
-        category=data.category,
-        price_cents=_cents(data.price),
-        currency=data.currency,
-        low_stock_threshold=data.low_stock_threshold,
-    )
+    parsed = products.ProductData.from_input(data)
     ctx = info.context
     return await products.update_product(
         ctx.resources, ctx.user, oid, parsed, request_id=ctx.request_id

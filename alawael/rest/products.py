@@ -3,13 +3,11 @@ alawael.services.products."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from alawael.auth.permissions import Permission
 from alawael.errors import NotFound
+from alawael.money import optional_cents
 from alawael.rest.models import ProductCreateBody, ProductListQuery, ProductOut, ProductUpdateBody
 from alawael.rest.routing import Call, Paged, endpoint, page_args
-from alawael.schema.scalars import decimal_to_cents
 from alawael.services import products
 from alawael.services.products import ProductSortField
 
@@ -21,10 +19,6 @@ _SORT_FIELDS = {
     "stock": ProductSortField.STOCK,
 }
 _PATH = {"id": "A Product id (the GraphQL global id)."}
-
-
-def _cents(amount: str | None) -> int | None:
-    return None if amount is None else decimal_to_cents(Decimal(amount))
 
 
 @endpoint(
@@ -44,8 +38,8 @@ async def list_products(call: Call) -> Paged:
     flt = products.ProductFilter(
         category=q.category,
         search=q.q,
-        price_min_cents=_cents(q.min_price),
-        price_max_cents=_cents(q.max_price),
+        price_min_cents=optional_cents(q.min_price),
+        price_max_cents=optional_cents(q.max_price),
         in_stock=q.in_stock,
         archived=q.archived,
     )
@@ -92,16 +86,7 @@ async def get_product(call: Call) -> ProductOut:
 async def create_product(call: Call) -> ProductOut:
     """A sku already in use is a 409."""
     body = call.body_as(ProductCreateBody)
-    data = products.ProductData(
-        sku=body.sku,
-        name=body.name,
-        description=body.description,
-        category=body.category,
-        price_cents=_cents(body.price),
-        currency=body.currency,
-        stock=body.stock,
-        low_stock_threshold=body.low_stock_threshold,
-    )
+    data = products.ProductData.from_input(body)
     doc = await products.create_product(call.res, call.actor, data, request_id=call.request_id)
     return ProductOut.from_doc(doc)
 
@@ -120,15 +105,7 @@ async def create_product(call: Call) -> ProductOut:
 async def update_product(call: Call) -> ProductOut:
     """Fields left out keep their values; stock is changed by stock adjustments only."""
     body = call.body_as(ProductUpdateBody)
-    data = products.ProductData(
-        sku=body.sku,
-        name=body.name,
-        description=body.description,
-        category=body.category,
-        price_cents=_cents(body.price),
-        currency=body.currency,
-        low_stock_threshold=body.low_stock_threshold,
-    )
+    data = products.ProductData.from_input(body)
     oid = call.oid("Product")
     doc = await products.update_product(call.res, call.actor, oid, data, request_id=call.request_id)
     return ProductOut.from_doc(doc)

@@ -8,6 +8,10 @@ from typing import NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
+from alawael.money import cents_to_decimal, decimal_to_cents
+
+__all__ = ["MONEY_SCALAR", "SCALAR_MAP", "Money", "cents_to_decimal", "decimal_to_cents"]
+
 
 def _parse_money(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -38,11 +42,3 @@ MONEY_SCALAR = strawberry.scalar(
 )
 
 SCALAR_MAP: dict[object, ScalarDefinition] = {Money: MONEY_SCALAR}
-
-
-def cents_to_decimal(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
-
-
-def decimal_to_cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())

@@ -21,6 +21,7 @@ from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
 from alawael.errors import BadUserInput, Conflict, InsufficientStock, NotFound
+from alawael.money import decimal_to_cents
 from alawael.services import audit
 from alawael.services.notifications import crossed_low_stock, notify_low_stock
 from alawael.services.pagination import Page, PageArgs, paginate
@@ -66,6 +67,23 @@ class ProductData:
     currency: str | None = None
     stock: int | None = None
     low_stock_threshold: int | None = None
+
+    @classmethod
+    def from_input(cls, source: object) -> ProductData:
+        """From a GraphQL input or a REST body: both front doors name the fields alike, and
+        `price` is a decimal amount (Decimal or decimal string); fields a source does not
+        have (no `stock` on updates) stay None."""
+        price = getattr(source, "price", None)
+        return cls(
+            sku=getattr(source, "sku", None),
+            name=getattr(source, "name", None),
+            description=getattr(source, "description", None),
+            category=getattr(source, "category", None),
+            price_cents=None if price is None else decimal_to_cents(price),
+            currency=getattr(source, "currency", None),
+            stock=getattr(source, "stock", None),
+            low_stock_threshold=getattr(source, "low_stock_threshold", None),
+        )
 
 
 def is_manager(actor: Actor | None) -> bool:
