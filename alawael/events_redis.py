@@ -120,6 +120,11 @@ class RedisEventHub(LocalDelivery):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # redis-py can turn a cancellation that lands mid-read into a
+                    # ConnectionError; swallowing it would make close() wait forever.
+                    raise asyncio.CancelledError from exc
                 if down_since is None:
                     down_since = time.monotonic()
                     log.error("event hub lost its Redis subscription: %s; reconnecting", exc)

@@ -179,6 +179,7 @@ class JobRunner:
         self.leading = False
         self._scheduler: AsyncIOScheduler | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     async def start(self) -> None:
         if self.lease is None:
@@ -188,9 +189,16 @@ class JobRunner:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Ask the loop to stop rather than only cancelling it: redis-py can turn a
+            # cancellation that lands mid-command into a ConnectionError, which the loop
+            # (rightly) survives, and `await task` would then wait forever.
+            self._stop.set()
+            try:
+                await asyncio.wait_for(self._task, self.lease.ttl_ms / 1000 if self.lease else 1)
+            except TimeoutError:
+                pass  # wait_for cancelled it
+            except asyncio.CancelledError:
+                pass
         self._stop_scheduler()
         if self.lease is not None and self.leading:
             with contextlib.suppress(Exception):  # Redis gone: the lease simply expires
@@ -200,7 +208,7 @@ class JobRunner:
     async def _hold_lease(self) -> None:
         assert self.lease is not None
         interval = self.lease.ttl_ms / 3000
-        while True:
+        while not self._stop.is_set():
             try:
                 if self.leading:
                     if not await self.lease.renew():
@@ -212,7 +220,8 @@ class JobRunner:
                     self._step_down(f"redis error: {exc}")
                 else:
                     log.debug("job lease check failed: %s", exc)
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
 
     def _become_leader(self) -> None:
         self.leading = True
