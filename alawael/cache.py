@@ -90,6 +90,34 @@ def encode_key(name: str, key: Sequence[Any], generations: Sequence[int]) -> str
     return f"cache:{name}:" + orjson.dumps([list(key), list(generations)], default=str).decode()
 
 
+class SingleFlight:
+    """Concurrent callers of one key in this worker share one computation (stampede
+    control inside a worker; RedisCache adds a lock across workers on top)."""
+
+    def __init__(self) -> None:
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+
+    def pending(self, key: str) -> asyncio.Future[Any] | None:
+        return self._inflight.get(key)
+
+    async def run(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            value = await compute()
+            fut.set_result(value)
+            return value
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[key]
+
+    def clear(self) -> None:
+        self._inflight.clear()
+
+
 class MemoryCache:
     """The single-worker cache used when no REDIS_URL is configured."""
 
@@ -99,7 +127,7 @@ class MemoryCache:
         self.stats = CacheStats()
         self._gens: dict[str, int] = {}
         self._values: dict[str, tuple[float, bytes]] = {}
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._flights = SingleFlight()
 
     async def bump(self, *scopes: str) -> None:
         for scope in scopes:
@@ -120,27 +148,20 @@ class MemoryCache:
         if hit is not None and hit[0] > now:
             self.stats.record(name, "hit")
             return load_value(hit[1])
-        # Stampede control: concurrent misses on one key share one computation.
-        pending = self._inflight.get(full)
+        pending = self._flights.pending(full)
         if pending is not None:
             self.stats.record(name, "hit")  # served without computing
             return await asyncio.shield(pending)
         self.stats.record(name, "miss")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[full] = fut
-        try:
+
+        async def compute_and_store() -> Any:
             value = await compute()
             self._values[full] = (now + ttl, dump_value(value))
             if len(self._values) > self.max_entries:
                 self._prune(now)
-            fut.set_result(value)
             return value
-        except BaseException as exc:
-            fut.set_exception(exc)
-            fut.exception()  # mark retrieved: waiters re-raise it themselves
-            raise
-        finally:
-            del self._inflight[full]
+
+        return await self._flights.run(full, compute_and_store)
 
     def _prune(self, now: float) -> None:
         # Old generations are never read again; without pruning they would pile up.

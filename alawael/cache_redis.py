@@ -31,7 +31,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from alawael.cache import CacheStats, dump_value, load_value
+from alawael.cache import CacheStats, SingleFlight, dump_value, load_value
 from alawael.config import Settings
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class RedisCache:
         self._lookup = redis.register_script(_LOOKUP)
         self._bump = redis.register_script(_BUMP)
         self._unlock = redis.register_script(_UNLOCK)
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._flights = SingleFlight()
         self._down_until = 0.0
         self._last_log = 0.0
         self._suppressed = 0
@@ -174,23 +174,12 @@ class RedisCache:
             self.stats.record(name, "hit")
             return load_value(raw)
         full = full.decode() if isinstance(full, bytes) else str(full)
-        pending = self._inflight.get(full)
+        pending = self._flights.pending(full)
         if pending is not None:
             self.stats.record(name, "hit")  # another request of this worker is computing it
             return await asyncio.shield(pending)
         self.stats.record(name, "miss")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[full] = fut
-        try:
-            value = await self._fill(full, ttl, compute)
-            fut.set_result(value)
-            return value
-        except BaseException as exc:
-            fut.set_exception(exc)
-            fut.exception()  # mark retrieved: waiters re-raise it themselves
-            raise
-        finally:
-            del self._inflight[full]
+        return await self._flights.run(full, lambda: self._fill(full, ttl, compute))
 
     async def _fill(self, full: str, ttl: int, compute: Callable[[], Awaitable[Any]]) -> Any:
         """Compute under the cross-worker lock, or wait for whoever holds it."""
@@ -248,4 +237,4 @@ class RedisCache:
         return "ok"
 
     async def close(self) -> None:
-        self._inflight.clear()
+        self._flights.clear()

@@ -104,3 +104,30 @@ async def test_notifications_are_private(resources: Resources) -> None:
     other = await execute(resources, ME_NOTES, {"id": alice_gid}, user=admin)
     assert other.data["node"]["notifications"] is None
     assert other.errors[0].extensions["code"] == "FORBIDDEN"
+
+
+USER_NOTIFICATIONS = """
+query($id: ID!) { user(id: $id) { email notifications { totalCount } } }
+"""
+
+
+async def test_nobody_reads_another_users_notifications_through_user(
+    resources: Resources,
+) -> None:
+    admin = await make_user(resources, Role.ADMIN)
+    alice = await make_user(resources, Role.CUSTOMER)
+    await notifications.notify(
+        resources,
+        [ObjectId(alice.user_id)],
+        type=NotificationType.ORDER_PLACED,
+        title="Yours",
+        body="",
+        data={},
+    )
+    variables = {"id": to_global_id("User", alice.user_id)}
+    own = await execute(resources, USER_NOTIFICATIONS, variables, user=alice)
+    assert own.data["user"]["notifications"]["totalCount"] == 1
+    # An admin may read the user, but not their notifications.
+    other = await execute(resources, USER_NOTIFICATIONS, variables, user=admin)
+    assert other.errors[0].extensions["code"] == "FORBIDDEN"
+    assert other.data["user"]["notifications"] is None

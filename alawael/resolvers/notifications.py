@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bson import ObjectId
 from strawberry.types import Info
 
 from alawael.db import Document
@@ -11,13 +12,18 @@ from alawael.services.pagination import Page, PageArgs
 
 
 async def notifications_page(
-    info: Info, unread_only: bool, first: int | None, after: str | None
+    info: Info,
+    unread_only: bool,
+    first: int | None,
+    after: str | None,
+    of_user: ObjectId | None = None,
 ) -> Page:
     return await notifications.list_notifications(
         info.context.resources,
         info.context.user,
         unread_only=unread_only,
         args=PageArgs(first=first, after=after),
+        of_user=of_user,
     )
 
 

@@ -102,9 +102,13 @@ register_node("Notification", _node)
 
 
 async def notifications_connection(
-    info: Info, unread_only: bool, first: int | None, after: str | None
+    info: Info,
+    unread_only: bool,
+    first: int | None,
+    after: str | None,
+    of_user: ObjectId | None = None,
 ) -> Connection[Notification]:
-    page = await r.notifications_page(info, unread_only, first, after)
+    page = await r.notifications_page(info, unread_only, first, after, of_user)
     return build_connection(page, Notification.from_doc)  # type: ignore[no-any-return]
 
 

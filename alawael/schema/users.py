@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from bson import ObjectId
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
 from alawael.auth.permissions import Role as RoleValue
 from alawael.db import Document
-from alawael.errors import Forbidden
 from alawael.schema.connection import Connection
 from alawael.schema.node import Node, to_global_id
 from alawael.schema.notifications import Notification, notifications_connection
@@ -34,7 +34,7 @@ class User(Node):
     role: RoleValue
     active: bool
     created_at: datetime
-    _id: strawberry.Private[object]
+    _id: strawberry.Private[ObjectId]
 
     @strawberry.field(
         permission_classes=[HasPermission(Permission.VIEW_OWN_ORDERS)],
@@ -65,10 +65,7 @@ class User(Node):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Notification] | None:
-        user = info.context.user
-        if user is None or user.user_id != str(self._id):
-            raise Forbidden("You can only read your own notifications.")
-        return await notifications_connection(info, unread_only, first, after)
+        return await notifications_connection(info, unread_only, first, after, of_user=self._id)
 
     @classmethod
     def from_doc(cls, doc: Document) -> User:

@@ -3,6 +3,7 @@ read and marked read by their owner only."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -13,7 +14,7 @@ from alawael.auth.permissions import Actor, Role
 from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
-from alawael.errors import NotFound, Unauthenticated
+from alawael.errors import Forbidden, NotFound, Unauthenticated
 from alawael.services import audit
 from alawael.services.pagination import Page, PageArgs, paginate
 
@@ -64,10 +65,16 @@ async def notify(
         for uid in dict.fromkeys(user_ids)  # de-duplicated, order kept
     ]
     await res.db.notifications.insert_many(docs)
-    for doc in docs:
-        await res.events.publish(
-            CHANNEL, {"notificationId": str(doc["_id"]), "userId": str(doc["userId"])}
+    # One publish per recipient, sent together: with Redis each is a round trip, and a
+    # low-stock notice goes to every manager on the placeOrder request path.
+    await asyncio.gather(
+        *(
+            res.events.publish(
+                CHANNEL, {"notificationId": str(doc["_id"]), "userId": str(doc["userId"])}
+            )
+            for doc in docs
         )
+    )
     return docs
 
 
@@ -101,9 +108,19 @@ def crossed_low_stock(product_after: Document, delta: int) -> bool:
 
 
 async def list_notifications(
-    res: Resources, actor: Actor | None, *, unread_only: bool, args: PageArgs
+    res: Resources,
+    actor: Actor | None,
+    *,
+    unread_only: bool,
+    args: PageArgs,
+    of_user: ObjectId | None = None,
 ) -> Page:
-    query: Document = {"userId": _owner(actor)}
+    """The caller's notifications. `of_user` names whose list was asked for (a
+    `User.notifications` field): nobody reads another user's notifications, admins included."""
+    owner = _owner(actor)
+    if of_user is not None and of_user != owner:
+        raise Forbidden("You can only read your own notifications.")
+    query: Document = {"userId": owner}
     if unread_only:
         query["read"] = False
     return await paginate(
