@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from bson import ObjectId
 
-from alawael.auth.permissions import Permission
 from alawael.context import Context
 from alawael.db import Document
 from alawael.errors import Unauthenticated
@@ -112,7 +111,7 @@ async def flag_feed(
 ) -> AsyncGenerator[T, None]:
     """Flag changes: evaluated for the subscriber; the definition only for flag managers."""
     actor = _actor(ctx)
-    sees_definition = actor.can(Permission.MANAGE_FLAGS)
+    sees_definition = flags.sees_definitions(actor)
 
     async def render(ectx: Context, delivery: Delivery) -> T | None:
         key = str(delivery.event["key"])

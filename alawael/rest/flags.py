@@ -24,7 +24,7 @@ async def list_feature_flags(call: Call) -> list[FlagOut]:
     """`enabled` says whether each flag is on for the caller (anonymous callers too).
     Admins also get each flag's full `definition`. Not paginated: the list is short."""
     docs = await flags.flag_definitions(call.res)
-    admin = call.actor is not None and call.actor.can(Permission.MANAGE_FLAGS)
+    admin = flags.sees_definitions(call.actor)
     return [
         FlagOut(
             key=doc["key"],

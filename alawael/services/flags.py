@@ -16,7 +16,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from alawael.auth.permissions import Actor, Role
+from alawael.auth.permissions import Actor, Permission, Role
 from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
@@ -90,6 +90,12 @@ async def evaluate_flag(res: Resources, actor: Actor | None, key: str) -> bool:
         if flag["key"] == key:
             return evaluate(flag, actor)
     return False
+
+
+def sees_definitions(actor: Actor | None) -> bool:
+    """Flag definitions (targeting, rollout) are for flag managers; others get only
+    whether each flag is on for them."""
+    return actor is not None and actor.can(Permission.MANAGE_FLAGS)
 
 
 async def evaluate_all(res: Resources, actor: Actor | None) -> list[tuple[str, bool]]:
