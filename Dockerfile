@@ -1,13 +1,17 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t alawael .      Run: docker compose up (see docker-compose.yml)
 
-# --- builder: wheels for the app and its runtime dependencies (no dev extras) -----------
+# --- builder: the app and its runtime dependencies, exactly as uv.lock pins them ---------
 FROM python:3.11-slim AS builder
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1
+COPY tools/uv.txt /tmp/uv.txt
+RUN pip install --require-hashes --no-deps -r /tmp/uv.txt
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml uv.lock README.md ./
 COPY alawael ./alawael
-RUN pip wheel --wheel-dir /wheels .
+# --locked: fail if the lock is stale; no dev extras; the app itself as a normal install.
+RUN uv sync --locked --no-dev --no-editable
 
 # --- runtime: slim, non-root, only the installed wheels --------------------------------
 FROM python:3.11-slim
@@ -25,8 +29,8 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
     && mkdir -p /app /data \
     && chown app:app /app /data
-COPY --from=builder /wheels /wheels
-RUN pip install --no-index --find-links=/wheels alawael && rm -rf /wheels
+COPY --from=builder /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
 USER app
 EXPOSE 8000

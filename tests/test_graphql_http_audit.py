@@ -4,13 +4,13 @@ and MAY checks) against a real `alawael serve` process."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.support.npm import npm_ci
 from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -20,14 +20,7 @@ AUDIT_DIR = Path(__file__).parent / "js" / "audit"
 
 @pytest.fixture(scope="session")
 def audit_script() -> Path:
-    """node_modules installed once from the lock file (gitignored, kept between runs)."""
-    assert shutil.which("node"), "node is required"
-    assert shutil.which("npm"), "npm is required"
-    if not (AUDIT_DIR / "node_modules" / "graphql-http").is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=AUDIT_DIR, check=True, timeout=300
-        )
-    return AUDIT_DIR / "audit.mjs"
+    return npm_ci(AUDIT_DIR) / "audit.mjs"
 
 
 def test_every_must_and_should_of_the_graphql_over_http_audit_passes(

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from alawael.auth.permissions import Role
+from tests.support.npm import npm_ci
 from tests.test_subscriptions_ws import placed, running_app, token_for
 
 JS_DIR = Path(__file__).parent / "js" / "subscriptions"
@@ -21,15 +20,7 @@ ORDER_PLACED = "subscription { orderPlaced { number status } }"
 
 @pytest.fixture(scope="session")
 def node_client() -> Path:
-    """node_modules installed once (and kept: it is gitignored) from the lock file."""
-    assert shutil.which("node"), "node is required"
-    assert shutil.which("npm"), "npm is required"
-    if not (JS_DIR / "node_modules" / "graphql-ws").is_dir():
-        command = "ci" if (JS_DIR / "package-lock.json").exists() else "install"
-        subprocess.run(
-            ["npm", command, "--no-audit", "--no-fund"], cwd=JS_DIR, check=True, timeout=300
-        )
-    return JS_DIR / "subscribe.mjs"
+    return npm_ci(JS_DIR) / "subscribe.mjs"
 
 
 async def run_node(script: Path, *args: str) -> tuple[asyncio.subprocess.Process, list[Any]]:
