@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from alawael.db import EmbeddedMongo
+    from alawael.db import EmbeddedMongo, running_embedded_uri
 
     settings = _settings_or_exit()
     if args.workers > 1 and not settings.redis_url:
@@ -79,7 +79,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.mongodb_uri is None:
         # One embedded server for all workers: WiredTiger locks its directory to one process.
         path = settings.embedded_db_path
-        embedded = EmbeddedMongo(path, log_file=path.parent / "secantus.log")
+        other = running_embedded_uri(path)
+        if other is not None:
+            print(
+                f"Another alawael server is using the embedded database in {path} ({other}): "
+                "stop it first, or set EMBEDDED_DB_PATH to another directory.",
+                file=sys.stderr,
+            )
+            return 1
+        # advertise: `alawael seed` / `create-admin` run beside the server connect to it.
+        embedded = EmbeddedMongo(path, log_file=path.parent / "secantus.log", advertise=True)
         print(f"Starting the embedded database (data in {path}) ...", file=sys.stderr)
         os.environ["MONGODB_URI"] = embedded.start()
         os.environ["EMBEDDED_DB_RUNNING"] = "true"
@@ -113,7 +122,7 @@ def _with_resources(fn: Callable[[Resources], Awaitable[int]]) -> int:
     settings = _settings_or_exit(jobs_enabled=False, analytics_enabled=False)
 
     async def run() -> int:
-        async with open_resources(settings) as res:
+        async with open_resources(settings, cli=True) as res:
             from alawael.db import ensure_indexes
 
             await ensure_indexes(res.db)

@@ -7,6 +7,9 @@ it once in the parent process and hands its URI to the workers through MONGODB_U
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import logging
 import os
 import socket
@@ -36,8 +39,65 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# `alawael serve` writes the address of the embedded database it runs into the data
+# directory, so that CLI commands (seed, create-admin) run beside it connect to that server
+# instead of trying to open the same files (WiredTiger locks them to one process).
+ADDRESS_FILE = "alawael-address.json"
+# WiredTiger holds a POSIX record lock on this file for as long as a server has the
+# directory open, including the seconds a stopping server spends on its last checkpoint.
+LOCK_FILE = "WiredTiger.lock"
+LOCK_WAIT_SECONDS = 30.0
+
+
+def data_dir_locked(storage_path: Path | str) -> bool:
+    """Whether another process holds the WiredTiger lock of this data directory."""
+    try:
+        fd = os.open(Path(storage_path) / LOCK_FILE, os.O_RDWR)
+    except OSError:
+        return False  # no lock file yet: a new directory
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the probe's own lock at once
+    return False
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by another user
+    return True
+
+
+def running_embedded_uri(storage_path: Path | str, *, timeout_ms: int = 1000) -> str | None:
+    """The URI of the embedded database a running `alawael serve` advertises for this data
+    directory, if that database answers; None when no server runs there."""
+    try:
+        info = json.loads((Path(storage_path) / ADDRESS_FILE).read_text())
+        uri, owner = str(info["uri"]), int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _process_alive(owner):
+        return None  # its server died; the database is an orphan on its way out
+    try:
+        client: MongoClient[Document]
+        with MongoClient(uri, serverSelectionTimeoutMS=timeout_ms) as client:
+            client.admin.command("ping")
+    except PyMongoError:
+        return None  # a stale file left by a server that was killed
+    return uri
+
+
 class EmbeddedMongo:
-    """A SecantusDB server (MongoDB wire protocol over WiredTiger) run as a child process."""
+    """A SecantusDB server (MongoDB wire protocol over WiredTiger) run as a child process.
+
+    `advertise=True` (the server's own database) records its address in the data directory
+    while it runs, for CLI commands started beside the server."""
 
     def __init__(
         self,
@@ -46,11 +106,15 @@ class EmbeddedMongo:
         port: int | None = None,
         extra_args: Sequence[str] = (),
         log_file: Path | None = None,
+        advertise: bool = False,
+        lock_wait: float = LOCK_WAIT_SECONDS,
     ) -> None:
         self.storage_path = str(storage_path)
         self.port = port or free_port()
         self.extra_args = list(extra_args)
         self.log_file = log_file
+        self.advertise = advertise and self.storage_path != ":memory:"
+        self.lock_wait = lock_wait
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -63,9 +127,14 @@ class EmbeddedMongo:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def address_file(self) -> Path:
+        return Path(self.storage_path) / ADDRESS_FILE
+
     def start(self, timeout: float = 60.0) -> str:
         if self.storage_path != ":memory:":
             Path(self.storage_path).mkdir(parents=True, exist_ok=True)
+            self._wait_for_lock()
         cmd = [
             sys.executable,
             "-m",
@@ -87,7 +156,32 @@ class EmbeddedMongo:
         # database itself in order, instead of killing it mid-write.
         self._proc = subprocess.Popen(cmd, stdout=out, stderr=out, start_new_session=True)
         self._wait_ready(timeout)
+        if self.advertise:
+            tmp = self.address_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"uri": self.uri, "pid": os.getpid()}))
+            tmp.replace(self.address_file)  # atomic: a reader never sees half a file
         return self.uri
+
+    def _wait_for_lock(self) -> None:
+        """A server stopped a moment ago may still be writing its last checkpoint, holding
+        the directory's lock for a few seconds: wait for it (bounded) instead of failing."""
+        if not data_dir_locked(self.storage_path):
+            return
+        log.warning(
+            "waiting up to %.0f s for the database files in %s to be released "
+            "(a server stopping a moment ago still closes them)",
+            self.lock_wait,
+            self.storage_path,
+        )
+        deadline = time.monotonic() + self.lock_wait
+        while data_dir_locked(self.storage_path):
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the database files in {self.storage_path} stayed locked by another "
+                    f"process for {self.lock_wait:.0f} s: is another server using them? "
+                    "Stop it, or set EMBEDDED_DB_PATH to another directory."
+                )
+            time.sleep(0.1)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -113,6 +207,9 @@ class EmbeddedMongo:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
+        if self.advertise:
+            with contextlib.suppress(OSError):
+                self.address_file.unlink()
         proc.terminate()  # SIGTERM: the server checkpoints WiredTiger and exits
         try:
             proc.wait(timeout)

@@ -23,10 +23,11 @@ from alawael.access_log import AccessLogMiddleware, WebSocketRegistry
 from alawael.analytics_writer import analytics_subsystem
 from alawael.auth.bootstrap import admin_bootstrap
 from alawael.cache import Cache, MemoryCache, NullCache
+from alawael.cache_bumps import AnnouncingCache, following_bumps
 from alawael.cache_redis import RedisCache
 from alawael.config import Settings, load_settings
 from alawael.context import Resources
-from alawael.db import EmbeddedMongo, ensure_indexes, make_client
+from alawael.db import EmbeddedMongo, ensure_indexes, make_client, running_embedded_uri
 from alawael.events import EventHub, MemoryEventHub
 from alawael.events_redis import RedisEventHub
 from alawael.graphql_app import ERPGraphQL
@@ -87,15 +88,22 @@ def _make_events(settings: Settings, redis: Redis | None) -> EventHub:
 
 
 @contextlib.asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Start (or connect to) MongoDB and Redis, yield the worker's Resources, close them."""
+async def open_resources(settings: Settings, *, cli: bool = False) -> AsyncIterator[Resources]:
+    """Start (or connect to) MongoDB and Redis, yield the worker's Resources, close them.
+
+    `cli`: a command-line process (seed, create-admin) rather than a server worker. Without
+    Redis its cache bumps are announced through MongoDB, and a server worker follows them
+    (alawael.cache_bumps), so what the CLI writes shows in the running server at once."""
     embedded: EmbeddedMongo | None = None
     uri = settings.mongodb_uri
     mode = "embedded" if settings.embedded_db_running else "external"
     if uri is None:
-        # Single-process use (e.g. `uvicorn --factory`): own the embedded server here.
-        embedded = EmbeddedMongo(settings.embedded_db_path)
-        uri = await asyncio.to_thread(embedded.start)
+        # A CLI command beside a running `alawael serve` uses that server's database (its
+        # files are locked to it); otherwise (CLI alone, `uvicorn --factory`) own one here.
+        uri = await asyncio.to_thread(running_embedded_uri, settings.embedded_db_path)
+        if uri is None:
+            embedded = EmbeddedMongo(settings.embedded_db_path)
+            uri = await asyncio.to_thread(embedded.start)
         mode = "embedded"
     client = make_client(
         uri, timeout_ms=settings.mongodb_timeout_ms, listeners=[metrics.MongoCommandMetrics()]
@@ -113,11 +121,15 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             socket_connect_timeout=2,
             retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2),
         )
+    db = client[settings.mongodb_db]
+    cache = _make_cache(settings, redis)
+    if redis is None and cli:
+        cache = AnnouncingCache(cache, db)
     res = Resources(
         settings=settings,
         client=client,
-        db=client[settings.mongodb_db],
-        cache=_make_cache(settings, redis),
+        db=db,
+        cache=cache,
         events=_make_events(settings, redis),
         redis=redis,
         mongo_mode=mode,
@@ -132,6 +144,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     try:
         await res.events.start()
         async with contextlib.AsyncExitStack() as stack:
+            if isinstance(cache, MemoryCache) and not cli:
+                await stack.enter_async_context(following_bumps(db, cache))
             for subsystem in SUBSYSTEMS:
                 await stack.enter_async_context(subsystem(res))
             yield res
