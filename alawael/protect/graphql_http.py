@@ -71,6 +71,18 @@ def root_fields(query: str, operation_name: str | None) -> frozenset[str]:
     )
 
 
+def check_request_data(data: GraphQLRequestData) -> None:
+    """The GraphQL-over-HTTP request parameters' types; a wrong one is the client's 400."""
+    if not isinstance(data.query, str | None):
+        raise HTTPException(400, "The GraphQL operation's `query` must be a string or null.")
+    if not isinstance(data.operation_name, str | None):
+        raise HTTPException(400, "`operationName` must be a string or null.")
+    if not isinstance(data.variables, dict | None):
+        raise HTTPException(400, "The GraphQL operation's `variables` must be an object or null.")
+    if not isinstance(data.extensions, dict | None):
+        raise HTTPException(400, "The GraphQL operation's `extensions` must be an object or null.")
+
+
 def _request_error(error: AppError) -> ExecutionResult:
     return ExecutionResult(
         data=None, errors=[GraphQLError(error.message, extensions=error.extensions)]
@@ -94,6 +106,20 @@ class GraphQLHTTPProtocol:
         del sub.headers["content-length"]
         sub.graphql_response = accepts_graphql_response(request.headers.get("accept", ""))
         return sub
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry checks the types of `query`, `variables` and `extensions` of a single
+        operation only: an `operationName` of `{}` or a batch item that is not an object
+        reached the executor and answered 500. Every operation is checked here (400)."""
+        try:
+            parsed = await super().parse_http_body(request)  # type: ignore[misc]
+        except AttributeError as exc:  # a batch item without `.get`: not a JSON object
+            raise HTTPException(400, "Each operation in a batch must be a JSON object.") from exc
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            check_request_data(item)
+        return parsed  # type: ignore[no-any-return]
 
     async def execute_single(
         self,
@@ -211,8 +237,11 @@ class GraphQLHTTPProtocol:
         headers = {"Allow": "POST"} if exc.status_code == 405 else {}
         if exc.status_code == 405 and "GraphQL only supports" in (exc.reason or ""):
             headers = {"Allow": "GET, POST"}
+        # Every error carries a code a client can branch on; these are request-level ones
+        # (Apollo's names: BAD_REQUEST for a malformed request, METHOD_NOT_ALLOWED).
+        code = {405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "BAD_REQUEST")
         return JSONResponse(
-            {"errors": [{"message": exc.reason or "Bad request."}]},
+            {"errors": [{"message": exc.reason or "Bad request.", "extensions": {"code": code}}]},
             status_code=exc.status_code,
             headers=headers,
             media_type=media,
