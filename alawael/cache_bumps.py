@@ -78,10 +78,15 @@ class AnnouncingCache:
         await self.inner.close()
 
 
-async def follow_bumps(db: Db, cache: Cache, interval: float = POLL_SECONDS) -> None:
-    """Poll the record and bump in `cache` whatever another process announced since."""
+async def follow_bumps(
+    db: Db, cache: Cache, stop: asyncio.Event, interval: float = POLL_SECONDS
+) -> None:
+    """Poll the record and bump in `cache` whatever another process announced since, until
+    `stop` is set. It stops through an event, not cancellation: PyMongo's async client can
+    turn a cancellation that lands mid-command into a PyMongoError, which this loop survives
+    on purpose (the database may be away), so a cancelled poller could go on forever."""
     seen: dict[str, int] | None = None
-    while True:
+    while not stop.is_set():
         try:
             current = await _read(db)
         except PyMongoError as exc:  # the database is away: readiness reports it
@@ -92,15 +97,19 @@ async def follow_bumps(db: Db, cache: Cache, interval: float = POLL_SECONDS) -> 
                 if changed:
                     await cache.bump(*changed)
             seen = current
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 @contextlib.asynccontextmanager
 async def following_bumps(db: Db, cache: Cache) -> AsyncIterator[None]:
-    task = asyncio.create_task(follow_bumps(db, cache), name="cache-bump-follower")
+    stop = asyncio.Event()
+    task = asyncio.create_task(follow_bumps(db, cache, stop), name="cache-bump-follower")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        # One poll at most is in flight; bounded in case the database hangs.
+        done, _ = await asyncio.wait({task}, timeout=5)
+        if not done:
+            task.cancel()
