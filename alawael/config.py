@@ -147,6 +147,32 @@ class Settings(BaseSettings):
         "cors_origins", "ws_allowed_origins", "trusted_proxies", mode="before"
     )(_split_csv)
 
+    # `METRICS_TOKEN: ${METRICS_TOKEN:-}` in a compose file sets an empty string: that must
+    # mean "unset", never "the token is the empty string" (which `Bearer ` would match).
+    @field_validator(
+        "release",
+        "mongodb_uri",
+        "redis_url",
+        "jwt_private_key_file",
+        "jwt_public_key_file",
+        "admin_email",
+        "admin_password",
+        "metrics_token",
+        "graphql_safelist_file",
+        "graphql_ide",
+        "log_format",
+        "sentry_dsn",
+        "sentry_environment",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -242,19 +242,27 @@ def _is_loopback(host: str | None) -> bool:
 
 
 def metrics_allowed(request: Request) -> bool:
-    """With METRICS_TOKEN set, a matching `Authorization: Bearer` is required; without it,
-    only loopback clients (a sidecar or `curl localhost`) may scrape."""
-    token = request.app.state.settings.metrics_token
+    """With METRICS_TOKEN set, a matching `Authorization: Bearer` is required. Without it,
+    development lets loopback clients (`curl localhost`) scrape; production refuses
+    everyone, because behind a reverse proxy on the same host every client arrives from
+    loopback."""
+    settings = request.app.state.settings
+    token = settings.metrics_token
     if token is not None:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(
             given.strip().encode(), token.get_secret_value().encode()
         )
+    if settings.is_production:
+        return False
     return _is_loopback(request.client.host if request.client else None)
 
 
 async def metrics_endpoint(request: Request) -> Response:
     if not metrics_allowed(request):
+        settings = request.app.state.settings
+        if settings.is_production and settings.metrics_token is None:
+            return PlainTextResponse("forbidden: set METRICS_TOKEN to scrape\n", status_code=403)
         return PlainTextResponse("forbidden\n", status_code=403)
     return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 

@@ -170,6 +170,26 @@ async def test_metrics_token_is_required_when_configured(mongo_uri: str) -> None
         await app.state.resources.client.drop_database(settings.mongodb_db)
 
 
+@pytest.mark.parametrize("token", [None, "", "   "])
+async def test_production_refuses_metrics_without_a_token_even_from_loopback(
+    mongo_uri: str, token: str | None
+) -> None:
+    """Behind a reverse proxy on the same host every client is loopback: production needs
+    METRICS_TOKEN. An empty token (`METRICS_TOKEN: ${METRICS_TOKEN:-}` in compose) is unset,
+    not a token that `Authorization: Bearer ` matches."""
+    settings = make_settings(mongo_uri, env="production", jwt_secret="p" * 40, metrics_token=token)
+    assert settings.metrics_token is None
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with _client(app, host="127.0.0.1") as local:
+            refused = await local.get("/metrics")
+            assert refused.status_code == 403
+            assert "METRICS_TOKEN" in refused.text
+            empty_bearer = await local.get("/metrics", headers={"Authorization": "Bearer "})
+            assert empty_bearer.status_code == 403
+        await app.state.resources.client.drop_database(settings.mongodb_db)
+
+
 @pytest.mark.slow
 def test_two_workers_share_one_metrics_view(mongo_uri: str, redis_url: str) -> None:
     """`alawael serve --workers 2` runs prometheus-client in multiprocess mode: whichever
