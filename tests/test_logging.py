@@ -122,3 +122,54 @@ def test_log_level_and_format_come_from_settings(mongo_uri: str) -> None:
     configure_logging(make_settings(mongo_uri, log_level="DEBUG", env="development"))
     assert logging.getLogger().level == logging.DEBUG
     assert not isinstance(logging.getLogger().handlers[0].formatter, JsonFormatter)
+
+
+async def _disconnecting_request(app: Starlette, path: str) -> list[dict[str, object]]:
+    """A POST whose client hangs up before sending its body (as stopping wrk does)."""
+    sent: list[dict[str, object]] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"t"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("t", 80),
+        "app": app,
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # must not raise: uvicorn would log a traceback
+    return sent
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/api/auth/login"])
+async def test_a_client_disconnect_is_one_info_line_and_a_counter(
+    app: Starlette, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    def disconnects(text: str) -> float:
+        for line in text.splitlines():
+            if line.startswith("alawael_client_disconnects_total "):
+                return float(line.split()[1])
+        return 0.0
+
+    before = disconnects((await client.get("/metrics")).text)
+    with caplog.at_level(logging.DEBUG):
+        sent = await _disconnecting_request(app, path)
+    assert sent == []  # nobody is left to answer
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert not any(r.exc_info for r in caplog.records)
+    [record] = _access(caplog)
+    assert record.levelno == logging.INFO
+    assert record.status == 499  # type: ignore[attr-defined]
+    assert disconnects((await client.get("/metrics")).text) == before + 1
