@@ -73,8 +73,9 @@ check-schema: $(VENV)/.installed
 test: lock-check lint check-schema
 	$(BIN)/pytest -q
 
+# BENCH_ARGS="--soak --minutes 3": the soak scenario instead (10 minutes by default).
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(UV_HOME) var .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 import orjson
 from bson import ObjectId
 from bson.errors import InvalidId
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alawael import metrics
@@ -33,6 +34,7 @@ log = logging.getLogger("alawael.access")
 GRAPHQL_PATH = "/graphql"
 # Probes and scrapes are not API calls: no analytics record for them.
 NOT_API = frozenset({"/healthz", "/readyz", "/health", "/api/health", "/metrics"})
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for "the client closed the connection"
 MAX_GRAPHQL_BODY = 256 * 1024  # larger bodies are not parsed again for their name
 MAX_OPERATION_NAMES = 200  # metric label cardinality bound: clients choose these names
 _OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
@@ -138,6 +140,14 @@ class AccessLogMiddleware:
 
         try:
             await self.app(scope, receive_tee if chunks is not None else receive, send_status)
+        except ClientDisconnect:
+            # The client hung up while we read its request (a load test stopped, a browser
+            # tab closed). Normal, not an error: no traceback ("Exception in ASGI
+            # application" from uvicorn, and our REST 500 handler before it), just this
+            # request's access line with nginx's 499 and a counter. Nobody is left to
+            # answer, so nothing is sent.
+            status = CLIENT_CLOSED_REQUEST
+            metrics.CLIENT_DISCONNECTS.inc()
         finally:
             body = b"" if chunks is None or seen > MAX_GRAPHQL_BODY else b"".join(chunks)
             self._finish(scope, root_path, status, time.perf_counter() - start, body)

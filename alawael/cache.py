@@ -122,12 +122,19 @@ class MemoryCache:
     """The single-worker cache used when no REDIS_URL is configured."""
 
     max_entries = 10_000
+    # Expired entries are swept at most this often. Waiting for max_entries was not enough:
+    # every write bumps a generation, so under a steady write rate the dashboard's ~44 KB
+    # result was stored again under a new key several times a second and the dead ones
+    # stayed until 10,000 piled up (the soak's worker grew ~16 MB a minute). Sweeping by
+    # age bounds the memory by TTL x the rate of new keys.
+    prune_every_seconds = 1.0
 
     def __init__(self) -> None:
         self.stats = CacheStats()
         self._gens: dict[str, int] = {}
         self._values: dict[str, tuple[float, bytes]] = {}
         self._flights = SingleFlight()
+        self._next_prune = 0.0
 
     async def bump(self, *scopes: str) -> None:
         for scope in scopes:
@@ -157,7 +164,7 @@ class MemoryCache:
         async def compute_and_store() -> Any:
             value = await compute()
             self._values[full] = (now + ttl, dump_value(value))
-            if len(self._values) > self.max_entries:
+            if len(self._values) > self.max_entries or now >= self._next_prune:
                 self._prune(now)
             return value
 
@@ -165,6 +172,7 @@ class MemoryCache:
 
     def _prune(self, now: float) -> None:
         # Old generations are never read again; without pruning they would pile up.
+        self._next_prune = now + self.prune_every_seconds
         self._values = {k: v for k, v in self._values.items() if v[0] > now}
         if len(self._values) > self.max_entries:  # still full: drop the oldest half
             keep = list(self._values.items())[len(self._values) // 2 :]

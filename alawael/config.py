@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     jobs_lock_ttl_seconds: float = Field(default=30.0, gt=0)
     jobs_cleanup_interval_seconds: float = Field(default=3600.0, gt=0)
     jobs_low_stock_interval_seconds: float = Field(default=300.0, gt=0)
+    # TTL expiry through the indexes, in small batches (alawael.jobs.expire_ttl_documents);
+    # mongod's own TTL monitor runs every 60 s too.
+    jobs_ttl_interval_seconds: float = Field(default=60.0, gt=0)
     jobs_daily_summary_hour: int = Field(default=6, ge=0, le=23)  # UTC hour of the summary
 
     _split = field_validator(

@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -47,6 +48,20 @@ ADDRESS_FILE = "alawael-address.json"
 # directory open, including the seconds a stopping server spends on its last checkpoint.
 LOCK_FILE = "WiredTiger.lock"
 LOCK_WAIT_SECONDS = 30.0
+
+# SecantusDB's own TTL sweeper walks *every document* of every TTL-indexed collection each
+# `ttl_sweep_seconds` while holding its storage lock (py-spy during a stall:
+# Storage._ttl_sweep_loop -> prune_ttl_all_collections -> prune_ttl -> _scan_docs, and every
+# connection thread parked in Storage.get_collection_options on that lock): each minute,
+# every query waits as long as it takes to decode analytics + audit_trail + sessions +
+# idempotency. We turn it off and expire documents through the TTL indexes instead, in
+# small batches, from our job runner (alawael.jobs.expire_ttl_documents).
+EMBEDDED_TTL_SWEEP_SECONDS = 0.0
+
+
+def embedded_config(*, ttl_sweep_seconds: float = EMBEDDED_TTL_SWEEP_SECONDS) -> str:
+    """The secantusd.toml our embedded database runs with (`<= 0` disables the sweeper)."""
+    return f"[storage]\nttl_sweep_seconds = {float(ttl_sweep_seconds)!r}\n"
 
 
 def data_dir_locked(storage_path: Path | str) -> bool:
@@ -108,6 +123,7 @@ class EmbeddedMongo:
         log_file: Path | None = None,
         advertise: bool = False,
         lock_wait: float = LOCK_WAIT_SECONDS,
+        ttl_sweep_seconds: float = EMBEDDED_TTL_SWEEP_SECONDS,
     ) -> None:
         self.storage_path = str(storage_path)
         self.port = port or free_port()
@@ -115,6 +131,7 @@ class EmbeddedMongo:
         self.log_file = log_file
         self.advertise = advertise and self.storage_path != ":memory:"
         self.lock_wait = lock_wait
+        self.ttl_sweep_seconds = ttl_sweep_seconds
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -135,6 +152,24 @@ class EmbeddedMongo:
         if self.storage_path != ":memory:":
             Path(self.storage_path).mkdir(parents=True, exist_ok=True)
             self._wait_for_lock()
+        # An explicit --config also turns off secantus' auto-discovery of ./secantusd.toml
+        # and ~/.secantus/secantusd.toml: the database behaves the same from any directory.
+        # It is read once at start-up, so the file goes as soon as the server answers.
+        fd, config = tempfile.mkstemp(prefix="alawael-secantusd-", suffix=".toml")
+        with os.fdopen(fd, "w") as f:
+            f.write(embedded_config(ttl_sweep_seconds=self.ttl_sweep_seconds))
+        try:
+            self._launch(config, timeout)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(config)
+        if self.advertise:
+            tmp = self.address_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"uri": self.uri, "pid": os.getpid()}))
+            tmp.replace(self.address_file)  # atomic: a reader never sees half a file
+        return self.uri
+
+    def _launch(self, config: str, timeout: float) -> None:
         cmd = [
             sys.executable,
             "-m",
@@ -148,6 +183,8 @@ class EmbeddedMongo:
             self.storage_path,
             "--log-level",
             "WARNING",
+            "--config",
+            config,
             *self.extra_args,
         ]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
@@ -156,11 +193,6 @@ class EmbeddedMongo:
         # database itself in order, instead of killing it mid-write.
         self._proc = subprocess.Popen(cmd, stdout=out, stderr=out, start_new_session=True)
         self._wait_ready(timeout)
-        if self.advertise:
-            tmp = self.address_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"uri": self.uri, "pid": os.getpid()}))
-            tmp.replace(self.address_file)  # atomic: a reader never sees half a file
-        return self.uri
 
     def _wait_for_lock(self) -> None:
         """A server stopped a moment ago may still be writing its last checkpoint, holding

@@ -26,11 +26,35 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
+def _honour_ttl_sweep_seconds(argv: list[str]) -> None:
+    """secantus 0.7's CLI parses `[storage] ttl_sweep_seconds` from --config but never hands
+    it to SecantusDBServer (secantus/cli.py main: the keyword is missing), so the sweeper
+    that stalls every query once a minute kept running whatever the file said. Pass the
+    file's value ourselves; `setdefault` lets a fixed CLI's own argument win."""
+    if "--config" not in argv:
+        return
+    from pathlib import Path
+    from typing import Any
+
+    import secantus.cli as cli
+    from secantus.config import load_config
+
+    config, _ = load_config(Path(argv[argv.index("--config") + 1]))
+    make_server = cli.SecantusDBServer
+
+    def server_with_ttl_setting(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("ttl_sweep_seconds", config.ttl_sweep_seconds)
+        return make_server(*args, **kwargs)
+
+    cli.SecantusDBServer = server_with_ttl_setting
+
+
 def main() -> int:
     parent_pid = int(sys.argv[1])
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     from secantus.cli import main as run_server
 
+    _honour_ttl_sweep_seconds(sys.argv[2:])
     return int(run_server(sys.argv[2:]) or 0)
 
 

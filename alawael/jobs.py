@@ -26,17 +26,21 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from pymongo import ASCENDING
 
 from alawael import metrics
 from alawael.auth.permissions import Role
 from alawael.context import Resources
-from alawael.db import Document
+from alawael.db import INDEXES, Document
 
 log = logging.getLogger("alawael.jobs")
 
 LEADER_KEY = "alawael:jobs:leader"
 READ_NOTIFICATION_RETENTION = timedelta(days=30)
 LOW_STOCK_RENOTIFY_AFTER = timedelta(hours=24)
+# Documents deleted per round trip by expire_ttl_documents: small enough that the embedded
+# database (one storage lock) answers other queries between batches.
+TTL_BATCH_SIZE = 500
 
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -55,9 +59,58 @@ JobFn = Callable[[Resources], Awaitable[dict[str, Any] | None]]
 
 
 # --- The jobs ------------------------------------------------------------------------------
+def ttl_indexes() -> list[tuple[str, str, float]]:
+    """(collection, field, expireAfterSeconds) of every single-field TTL index in INDEXES:
+    the one place our retention periods are declared."""
+    out: list[tuple[str, str, float]] = []
+    for collection, models in INDEXES.items():
+        for model in models:
+            spec = model.document
+            ttl = spec.get("expireAfterSeconds")
+            keys = list(spec["key"].items())
+            if ttl is not None and len(keys) == 1:
+                out.append((collection, str(keys[0][0]), float(ttl)))
+    return out
+
+
+async def expire_ttl_documents(
+    res: Resources, *, now: datetime | None = None, batch_size: int = TTL_BATCH_SIZE
+) -> dict[str, Any]:
+    """Delete what the TTL indexes say has expired, as mongod's TTL monitor would.
+
+    The embedded database's own sweeper is off (alawael.db.EMBEDDED_TTL_SWEEP_SECONDS): it
+    decodes every document of every TTL collection under its storage lock, stalling all
+    queries once a minute. Here each batch is one range read on the TTL index (oldest
+    first, `_id` only) and one delete by `_id`, so other requests interleave between
+    batches and the cost follows what expired, not the collection's size. On a real
+    MongoDB this finds what its own monitor has not reached yet: harmless."""
+    now = now or datetime.now(UTC)
+    deleted: dict[str, int] = {}
+    for collection, field_name, ttl in ttl_indexes():
+        cutoff = now - timedelta(seconds=ttl)
+        expired = {field_name: {"$lt": cutoff}}  # only dates compare with a date: as mongod
+        total = 0
+        while True:
+            cursor = (
+                res.db[collection]
+                .find(expired, {"_id": 1})
+                .sort(field_name, ASCENDING)
+                .limit(batch_size)
+            )
+            ids = [doc["_id"] async for doc in cursor]
+            if not ids:
+                break
+            result = await res.db[collection].delete_many({"_id": {"$in": ids}, **expired})
+            total += result.deleted_count
+            if len(ids) < batch_size:
+                break
+        deleted[collection] = total
+    return {"deleted": deleted}
+
+
 async def cleanup_idempotency(res: Resources) -> dict[str, Any]:
-    """The TTL index removes most expired records (once a minute); this sweeps leftovers,
-    e.g. records written before the index existed."""
+    """expire_ttl_documents removes expired records through the TTL index (once a minute);
+    this sweeps leftovers, e.g. records written before the index existed."""
     result = await res.db.idempotency.delete_many({"expireAt": {"$lt": datetime.now(UTC)}})
     return {"deleted": result.deleted_count}
 
@@ -136,6 +189,11 @@ def default_jobs(res: Resources) -> list[JobSpec]:
     s = res.settings
     cleanup = IntervalTrigger(seconds=s.jobs_cleanup_interval_seconds)
     return [
+        JobSpec(
+            "expire_ttl",
+            expire_ttl_documents,
+            IntervalTrigger(seconds=s.jobs_ttl_interval_seconds),
+        ),
         JobSpec("cleanup_idempotency", cleanup_idempotency, cleanup),
         JobSpec("cleanup_notifications", cleanup_notifications, cleanup),
         JobSpec(

@@ -65,6 +65,10 @@ CACHE_REQUESTS = Counter(
     "Resolver-cache lookups by cache name and result (hit/miss).",
     ["cache", "result"],
 )
+CLIENT_DISCONNECTS = Counter(
+    "alawael_client_disconnects_total",
+    "HTTP requests whose client went away before the request was read (logged as 499).",
+)
 RATE_LIMITED = Counter(
     "alawael_rate_limited_total",
     "Requests refused by the rate limiter, by bucket.",

@@ -53,11 +53,36 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # ... except its two INFO lines per WebSocket, which go to DEBUG: our access middleware
+    # already writes one line per WebSocket (on close, with duration and close code).
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, WebSocketChatterToDebug) for f in uvicorn_error.filters):
+        uvicorn_error.addFilter(WebSocketChatterToDebug())
     # APScheduler narrates every run at INFO; alawael.jobs logs one line per run instead.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
 
 
 SECURITY_LOGGER = "alawael.security"
+
+
+class WebSocketChatterToDebug(logging.Filter):
+    """uvicorn logs `connection open` (from the websockets library), `"WebSocket /graphql"
+    [accepted]` and `connection closed` at INFO on `uvicorn.error` for every WebSocket:
+    1,000 subscribers wrote 2,000 lines. Re-level them to DEBUG (dropped unless DEBUG is
+    on); every other uvicorn record passes untouched."""
+
+    _PLAIN = frozenset({"connection open", "connection closed"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        msg = record.msg
+        if not isinstance(msg, str) or not (
+            msg in self._PLAIN or msg.startswith('%s - "WebSocket %s"')
+        ):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 def _drop_graphql_view_errors(event: Any, hint: Any) -> Any:

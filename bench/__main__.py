@@ -1,6 +1,7 @@
 """`make bench`: throughput, latency, server CPU and MongoDB round trips per request.
 
     python -m bench [--seconds 10] [--warmup 3] [--skip-fanout] [--orders 1000]
+    python -m bench --soak [--minutes 10 | --seconds S] ...   (bench/soak.py)
 
 Five server runs (`alawael serve`, one worker, ENV=production, BENCH_ROUTES=1 for the
 static ceiling route) on one seeded embedded database and a real Redis:
@@ -183,6 +184,12 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    if "--soak" in sys.argv[1:]:
+        # `make bench BENCH_ARGS="--soak --minutes 3"`: the soak scenario (bench/soak.py).
+        from bench import soak
+
+        sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != "--soak")]
+        return soak.main()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=3)

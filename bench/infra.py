@@ -120,7 +120,7 @@ class Environment:
             for k, v in os.environ.items()
             if not k.startswith(("MONGODB_", "REDIS_", "CACHE_", "BENCH_", "EMBEDDED_"))
         }
-        return {
+        out = {
             **base,
             "ENV": "production",
             "JWT_SECRET": self.jwt_secret,
@@ -132,6 +132,9 @@ class Environment:
             "LOG_LEVEL": "WARNING",
             **extra,
         }
+        if not self.redis_url:  # the soak runs as `make serve` does: no Redis at all
+            out.pop("REDIS_URL")
+        return out
 
     def settings(self) -> Settings:
         return Settings(

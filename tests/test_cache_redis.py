@@ -269,3 +269,23 @@ async def test_memory_and_null_caches_count_too() -> None:
     assert memory.stats.snapshot()["n"] == {"hit": 1, "miss": 1, "error": 0}
     assert null.stats.snapshot()["n"] == {"hit": 0, "miss": 2, "error": 0}
     assert compute.calls == 3
+
+
+async def test_memory_cache_drops_dead_generations_by_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each write bumps a generation, so a cached read is stored again under a new key and
+    the old key is never read again: those must go once expired, not only when 10,000
+    have piled up (the in-process worker grew ~16 MB a minute under a write mix)."""
+    import alawael.cache as cache_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: clock[0])
+    memory = MemoryCache()
+    compute = Counter()
+    for _ in range(100):
+        await memory.bump("orders")  # a write
+        await memory.get_or_compute("dash", [], scopes=["orders"], ttl=30, compute=compute)
+    clock[0] += 31  # every entry so far has expired
+    await memory.bump("orders")
+    await memory.get_or_compute("dash", [], scopes=["orders"], ttl=30, compute=compute)
+    assert len(memory._values) == 1
+    assert compute.calls == 101

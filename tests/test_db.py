@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pymongo import MongoClient
 
 from alawael.context import Resources
-from alawael.db import INDEXES, EmbeddedMongo, ensure_indexes
+from alawael.db import (
+    EMBEDDED_TTL_SWEEP_SECONDS,
+    INDEXES,
+    EmbeddedMongo,
+    embedded_config,
+    ensure_indexes,
+)
+from tests.support.polling import wait_until
 
 
 def test_embedded_data_survives_a_restart(tmp_path: Path) -> None:
@@ -53,3 +63,40 @@ async def test_index_marker_skips_work_until_the_index_set_changes(
     monkeypatch.setattr(db_module, "INDEX_FINGERPRINT", "changed")
     await ensure_indexes(resources.db)
     assert "sku_unique" in await resources.db.products.index_information()
+
+
+def test_embedded_config_turns_the_ttl_sweeper_off() -> None:
+    """SecantusDB's sweeper stalls every query once a minute (it decodes every document of
+    every TTL collection under its storage lock); our database runs without it."""
+    from secantus.config import load_config
+
+    assert EMBEDDED_TTL_SWEEP_SECONDS <= 0
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        f.write(embedded_config())
+    try:
+        config, _ = load_config(Path(f.name))  # secantus' own parser: the keys must exist
+    finally:
+        os.unlink(f.name)
+    assert config.ttl_sweep_seconds <= 0
+
+
+def test_embedded_database_runs_with_our_config_file(tmp_path: Path) -> None:
+    """The generated file reaches the server: proven with a sweeper interval short enough
+    to see act (the built-in 60 s would not within the deadline), and passed explicitly,
+    so a secantusd.toml lying in the working directory is never picked up instead."""
+    server = EmbeddedMongo(tmp_path / "db", ttl_sweep_seconds=0.2)
+    server.start()
+    try:
+        assert server._proc is not None
+        argv = Path(f"/proc/{server._proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"--config" in argv
+        with MongoClient(server.uri, tz_aware=True) as c:
+            c.erp.things.create_index("expireAt", expireAfterSeconds=0)
+            c.erp.things.insert_one({"_id": "old", "expireAt": datetime.now(UTC) - timedelta(1)})
+            wait_until(
+                lambda: c.erp.things.find_one({"_id": "old"}) is None,
+                within=20,
+                what="the configured sweeper expired the document",
+            )
+    finally:
+        server.stop()

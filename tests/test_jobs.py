@@ -28,8 +28,11 @@ from alawael.jobs import (
     cleanup_idempotency,
     cleanup_notifications,
     daily_sales_summary,
+    default_jobs,
+    expire_ttl_documents,
     low_stock_notifications,
     run_once,
+    ttl_indexes,
 )
 from tests.support.graphql import make_user
 from tests.support.processes import ServerProcess
@@ -62,6 +65,87 @@ def _product(stock: int, threshold: int = 5, **extra: Any) -> dict[str, Any]:
         "updatedAt": NOW,
         **extra,
     }
+
+
+def test_every_ttl_index_is_expired_by_a_scheduled_job(resources: Resources) -> None:
+    """The embedded database's own sweeper is off: the job runner must cover every TTL
+    index we declare, and run on its own schedule."""
+    assert {c for c, _, _ in ttl_indexes()} == {
+        "analytics",
+        "sessions",
+        "audit_trail",
+        "idempotency",
+    }
+    assert "expire_ttl" in [job.name for job in default_jobs(resources)]
+
+
+async def test_expire_ttl_deletes_what_each_ttl_index_says_has_expired(
+    resources: Resources,
+) -> None:
+    from alawael.db import ensure_indexes
+
+    await ensure_indexes(resources.db, force=True)
+    past, future = NOW - timedelta(minutes=1), NOW + timedelta(minutes=1)
+    old = NOW - timedelta(days=400)  # past analytics' 90 days and the audit trail's year
+    await resources.db.sessions.insert_many(
+        [{"_id": f"s{i}", "expireAt": past} for i in range(5)]
+        + [{"_id": "live", "expireAt": future}]
+    )
+    await resources.db.idempotency.insert_many(
+        [{"_id": "gone", "expireAt": past}, {"_id": "kept", "expireAt": future}]
+    )
+    await resources.db.analytics.insert_many(
+        [
+            {"_id": "old", "timestamp": old},
+            {"_id": "recent", "timestamp": NOW - timedelta(days=89)},
+            {"_id": "no-date", "timestamp": "yesterday"},  # mongod leaves non-dates alone
+        ]
+    )
+    await resources.db.audit_trail.insert_many(
+        [{"_id": "old", "timestamp": old}, {"_id": "recent", "timestamp": NOW}]
+    )
+    # batch_size 2: five expired sessions take three batches
+    result = await expire_ttl_documents(resources, now=NOW, batch_size=2)
+    assert result["deleted"] == {
+        "analytics": 1,
+        "sessions": 5,
+        "audit_trail": 1,
+        "idempotency": 1,
+    }
+    assert [d["_id"] async for d in resources.db.sessions.find()] == ["live"]
+    assert [d["_id"] async for d in resources.db.idempotency.find()] == ["kept"]
+    assert sorted([d["_id"] async for d in resources.db.analytics.find()]) == ["no-date", "recent"]
+    assert [d["_id"] async for d in resources.db.audit_trail.find()] == ["recent"]
+
+
+@pytest.mark.slow
+def test_a_running_server_expires_sessions_without_the_database_sweeper(
+    mongo_uri: str, tmp_path: Path
+) -> None:
+    """End to end: the test database runs with SecantusDB's sweeper off (as every embedded
+    database we start does), and an expired session still goes."""
+    from pymongo import MongoClient
+
+    from tests.support.polling import wait_until
+
+    db_name = f"t_ttl_{os.getpid()}"
+    env = {
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DB": db_name,
+        "JOBS_ENABLED": "true",
+        "JOBS_TTL_INTERVAL_SECONDS": "0.2",
+        "ANALYTICS_ENABLED": "false",
+    }
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(mongo_uri, tz_aware=True) as client:
+        client[db_name].sessions.insert_one({"_id": "expired", "expireAt": NOW - timedelta(1)})
+        with ServerProcess(env, log_path=tmp_path / "server.log"):
+            wait_until(
+                lambda: client[db_name].sessions.find_one({"_id": "expired"}) is None,
+                within=30,
+                what="the server's job runner expired the session",
+            )
+        client.drop_database(db_name)
 
 
 async def test_cleanup_removes_expired_idempotency_records_only(resources: Resources) -> None:

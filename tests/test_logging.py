@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +20,8 @@ from alawael.context import Resources
 from alawael.observability import SECURITY_LOGGER, JsonFormatter, configure_logging
 from tests.conftest import make_settings
 from tests.support.graphql import make_user
+from tests.support.polling import wait_until
+from tests.support.processes import ServerProcess
 
 NAMED = "query WhoIsAsking { serverInfo { name } }"
 
@@ -122,3 +126,88 @@ def test_log_level_and_format_come_from_settings(mongo_uri: str) -> None:
     configure_logging(make_settings(mongo_uri, log_level="DEBUG", env="development"))
     assert logging.getLogger().level == logging.DEBUG
     assert not isinstance(logging.getLogger().handlers[0].formatter, JsonFormatter)
+
+
+async def _disconnecting_request(app: Starlette, path: str) -> list[dict[str, object]]:
+    """A POST whose client hangs up before sending its body (as stopping wrk does)."""
+    sent: list[dict[str, object]] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"t"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("t", 80),
+        "app": app,
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # must not raise: uvicorn would log a traceback
+    return sent
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/api/auth/login"])
+async def test_a_client_disconnect_is_one_info_line_and_a_counter(
+    app: Starlette, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    def disconnects(text: str) -> float:
+        for line in text.splitlines():
+            if line.startswith("alawael_client_disconnects_total "):
+                return float(line.split()[1])
+        return 0.0
+
+    before = disconnects((await client.get("/metrics")).text)
+    with caplog.at_level(logging.DEBUG):
+        sent = await _disconnecting_request(app, path)
+    assert sent == []  # nobody is left to answer
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert not any(r.exc_info for r in caplog.records)
+    [record] = _access(caplog)
+    assert record.levelno == logging.INFO
+    assert record.status == 499  # type: ignore[attr-defined]
+    assert disconnects((await client.get("/metrics")).text) == before + 1
+
+
+@pytest.mark.slow
+def test_websockets_log_one_access_line_not_uvicorns_two(mongo_uri: str, tmp_path: Path) -> None:
+    """uvicorn wrote "connection open" and '"WebSocket /graphql" [accepted]' at INFO for
+    every socket (2,000 lines for 1,000 subscribers); they go to DEBUG, and our access
+    middleware's one line per socket stays."""
+    from websockets.sync.client import connect
+
+    log_path = tmp_path / "server.log"
+    env = {
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DB": f"t_wslog_{uuid.uuid4().hex[:8]}",
+        "LOG_LEVEL": "INFO",
+        "ANALYTICS_ENABLED": "false",
+    }
+    with ServerProcess(env, log_path=log_path) as server:
+        for _ in range(2):
+            with connect(
+                server.url.replace("http", "ws") + "/graphql",
+                subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                open_timeout=10,
+            ) as ws:
+                ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+                assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        wait_until(
+            lambda: log_path.read_text().count("WEBSOCKET /graphql closed") == 2,
+            what="the access line of each socket",
+        )
+    log = log_path.read_text()
+    assert "Application startup complete" in log  # uvicorn's other INFO lines still pass
+    assert "connection open" not in log
+    assert "[accepted]" not in log
+    assert "connection closed" not in log

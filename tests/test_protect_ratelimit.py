@@ -200,3 +200,61 @@ def test_two_processes_share_one_budget(mongo_uri: str, redis_url: str, tmp_path
             for server in (a, b, a, b, a, b)
         ]
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+# A moving window keeps every hit for the window's length: with a per-user limit of
+# 10,000,000 per 15 minutes its memory grew with each request (~150 bytes each in the
+# worker). The limiter's state must not depend on how many hits the limit allows.
+BIG_USER_LIMIT = "10000000/15 minutes"
+HITS = 2000
+
+
+async def test_memory_limiter_state_does_not_grow_with_hits(mongo_uri: str) -> None:
+    import tracemalloc
+
+    from alawael.protect.ratelimit import RateLimiter
+
+    limiter = RateLimiter(limited(mongo_uri, rate_limit_user=BIG_USER_LIMIT))
+    for _ in range(10):  # first hits create the key's entries
+        await limiter.check([("user", "u1")])
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for _ in range(HITS):
+            decision = await limiter.check([("user", "u1")])
+            assert decision is not None
+            assert decision.allowed
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    only_limits = [tracemalloc.Filter(True, "*/limits/*")]
+    grown = sum(
+        stat.size_diff
+        for stat in after.filter_traces(only_limits).compare_to(
+            before.filter_traces(only_limits), "filename"
+        )
+    )
+    assert grown < 16 * 1024, f"limiter state grew by {grown} bytes over {HITS} hits"
+    assert decision.remaining >= 10_000_000 - HITS - 10
+
+
+async def test_redis_limiter_state_does_not_grow_with_hits(mongo_uri: str, redis_url: str) -> None:
+    from redis.asyncio import Redis
+
+    from alawael.protect.ratelimit import RateLimiter
+
+    redis = Redis.from_url(redis_url)
+    try:
+        limiter = RateLimiter(
+            limited(mongo_uri, redis_url=redis_url, rate_limit_user=BIG_USER_LIMIT), redis
+        )
+        for _ in range(HITS):
+            decision = await limiter.check([("user", "u1")])
+            assert decision is not None
+            assert decision.allowed
+        keys = [key async for key in redis.scan_iter("ratelimit*")]
+        assert keys
+        used = sum([int(await redis.memory_usage(key) or 0) for key in keys])
+        assert used < 4096, f"{len(keys)} keys hold {used} bytes after {HITS} hits"
+    finally:
+        await redis.aclose()

@@ -21,7 +21,7 @@ import orjson
 from bson import ObjectId
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -311,6 +311,8 @@ def _dispatcher(by_method: dict[str, Endpoint]) -> Callable[[Request], Awaitable
             return await _run(by_method[method], request)
         except (AppError, HTTPException):
             raise  # expected: Starlette's exception middleware answers with the error shape
+        except ClientDisconnect:
+            raise  # the client left: alawael.access_log logs it as 499, nothing to answer
         except Exception as exc:
             # Answered here rather than by Starlette's ServerErrorMiddleware, which would
             # re-raise to the server after responding: one log line (with the request id)
