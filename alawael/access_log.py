@@ -175,42 +175,18 @@ class AccessLogMiddleware:
             route = route_template(scope, root_path)
             metrics.REST_LATENCY.labels(route, method, str(status)).observe(seconds)
             endpoint = route
-        duration_ms = round(seconds * 1000, 3)
-        user_id = state.get("user_id")
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "%s %s %s %.1fms",
-                method,
-                endpoint,
-                status,
-                duration_ms,
-                extra={
-                    "request_id": state.get("request_id"),
-                    "user_id": user_id,
-                    "method": method,
-                    "path": scope["path"],
-                    "route": route,
-                    "operation": operation,
-                    "status": status,
-                    "duration_ms": duration_ms,
-                },
-            )
-        if route in NOT_API or route == "unmatched":
-            return
-        app = scope.get("app")
-        resources = getattr(getattr(app, "state", None), "resources", None)
-        writer = resources.extras.get("analytics") if resources is not None else None
-        if writer is not None:
-            writer.add(
-                {
-                    "apiEndpoint": endpoint,
-                    "method": method,
-                    "userId": _object_id(user_id),
-                    "status": status,
-                    "durationMs": duration_ms,
-                    "timestamp": datetime.now(UTC),
-                }
-            )
+        record_call(
+            scope.get("app"),
+            method=method,
+            endpoint=endpoint,
+            path=scope["path"],
+            route=route,
+            operation=operation,
+            status=status,
+            seconds=seconds,
+            request_id=state.get("request_id"),
+            user_id=state.get("user_id"),
+        )
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
@@ -250,6 +226,57 @@ class AccessLogMiddleware:
                     "duration_ms": round((time.perf_counter() - start) * 1000, 3),
                 },
             )
+
+
+def record_call(
+    app: Any,
+    *,
+    method: str,
+    endpoint: str,
+    path: str,
+    route: str,
+    operation: str | None,
+    status: int,
+    seconds: float,
+    request_id: str | None,
+    user_id: str | None,
+) -> None:
+    """The access-log line and the analytics record of one API call: an HTTP request, or
+    one GraphQL operation on a WebSocket (method "WS"; alawael.realtime.operations)."""
+    duration_ms = round(seconds * 1000, 3)
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "%s %s %s %.1fms",
+            method,
+            endpoint,
+            status,
+            duration_ms,
+            extra={
+                "request_id": request_id,
+                "user_id": user_id,
+                "method": method,
+                "path": path,
+                "route": route,
+                "operation": operation,
+                "status": status,
+                "duration_ms": duration_ms,
+            },
+        )
+    if route in NOT_API or route == "unmatched":
+        return
+    resources = getattr(getattr(app, "state", None), "resources", None)
+    writer = resources.extras.get("analytics") if resources is not None else None
+    if writer is not None:
+        writer.add(
+            {
+                "apiEndpoint": endpoint,
+                "method": method,
+                "userId": _object_id(user_id),
+                "status": status,
+                "durationMs": duration_ms,
+                "timestamp": datetime.now(UTC),
+            }
+        )
 
 
 def _object_id(value: object) -> ObjectId | None:

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     rate_limit_default: str = "100/15 minutes"
     rate_limit_auth: str = "20/15 minutes"
     rate_limit_user: str = "1000/15 minutes"
+    # WebSocket handshakes per client IP (each socket then pays per operation, as above).
+    rate_limit_ws_connect: str = "30/minute"
     rate_limit_fail_open: bool = True
 
     # --- GraphQL limits ------------------------------------------------------------------

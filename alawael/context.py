@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
     from redis.asyncio import Redis
 
+    from alawael.auth.socket_identity import SocketIdentity
     from alawael.loaders import Loaders
 
 
@@ -62,6 +63,9 @@ class Context:
     # Why `user` is None although a token was sent (invalid, expired, revoked): permission
     # checks and `me` report it as UNAUTHENTICATED instead of treating the caller as anonymous.
     auth_error: AppError | None = None
+    # WebSocket only: the connection's identity, re-checked before every operation
+    # (alawael.realtime.socket_guard).
+    identity: SocketIdentity | None = None
     _loaders: Loaders | None = None
 
     @property
@@ -85,6 +89,7 @@ class Context:
             request_id=self.request_id,
             connection_params=self.connection_params,
             auth_error=self.auth_error,
+            identity=self.identity,
         )
 
     @property

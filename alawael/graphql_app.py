@@ -13,8 +13,10 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
 from alawael.auth.current import authenticate_request, bearer_token, token_from_connection_params
+from alawael.auth.socket_identity import SocketIdentity
 from alawael.config import Settings
 from alawael.context import Context, Resources
+from alawael.errors import AppError
 from alawael.operation_cache import OperationCacheMixin
 from alawael.protect.graphql_http import GraphQLHTTPProtocol
 from alawael.realtime.websocket import LegacyWSHandler, TextWebSocketAdapter, TransportWSHandler
@@ -74,10 +76,18 @@ class ERPGraphQL(GraphQLHTTPProtocol, OperationCacheMixin, GraphQL[Context, None
         token = token_from_connection_params(context.connection_params)
         if token is None and context.request is not None:
             token = bearer_token(context.request.headers)
-        user, error = await authenticate_request(context.resources, token)
-        if error is not None:
-            raise ConnectionRejectionError({"message": error.message, "code": error.code.value})
-        context.user = user
+        # The connection keeps its token: every later operation re-checks it (and closes
+        # the socket with 4403 once it no longer holds; alawael.realtime.socket_guard).
+        identity = SocketIdentity(context.resources)
+        try:
+            context.user = await identity.sign_in(token)
+        except AppError as error:
+            raise ConnectionRejectionError(
+                {"message": error.message, "code": error.code.value}
+            ) from error
+        context.identity = identity
+        if context.user is not None and isinstance(context.request, WebSocket):
+            context.request.state.user_id = context.user.user_id  # the access log
         return await super().on_ws_connect(context)
 
     def encode_json(self, data: Any) -> bytes:

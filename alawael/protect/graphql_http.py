@@ -33,7 +33,7 @@ from strawberry.types import ExecutionResult
 
 from alawael.errors import AppError
 from alawael.http import client_ip
-from alawael.protect.persisted import PersistedQueries
+from alawael.protect.operations import resolve_document
 from alawael.protect.ratelimit import AUTH_FIELDS, RateLimiter
 
 if TYPE_CHECKING:
@@ -130,10 +130,10 @@ class GraphQLHTTPProtocol:
         root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        persisted = self._persisted(context)
         try:
-            request_data.query = await persisted.resolve(
-                request_data.query, request_data.extensions
+            # The same admission as every WebSocket operation (alawael.protect.operations).
+            request_data.query = await resolve_document(
+                context.resources, request_data.query, request_data.extensions
             )
         except AppError as exc:
             return _request_error(exc)
@@ -155,15 +155,6 @@ class GraphQLHTTPProtocol:
             ):
                 raise HTTPException(405, "Mutations must be sent with POST.") from exc
             raise
-
-    def _persisted(self, context: Context) -> PersistedQueries:
-        extras = context.resources.extras
-        store = extras.get("persisted_queries")
-        if store is None:
-            store = extras["persisted_queries"] = PersistedQueries(
-                self.settings, context.resources.redis
-            )
-        return store
 
     async def _charge_auth_budget(
         self, request: Request, sub_response: Response, data: GraphQLRequestData

@@ -101,6 +101,7 @@ class RateLimiter:
             "ip": parse(settings.rate_limit_default),
             "user": parse(settings.rate_limit_user),
             "auth": parse(settings.rate_limit_auth),
+            "ws_connect": parse(settings.rate_limit_ws_connect),
         }
         self.retry_seconds = 1.0
         self._down_until = 0.0
@@ -193,6 +194,9 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
+        if scope["type"] == "websocket" and self.settings.rate_limit_enabled:
+            await self._websocket(scope, receive, send)
+            return
         if (
             scope["type"] != "http"
             or path in EXEMPT_PATHS
@@ -207,7 +211,7 @@ class RateLimitMiddleware:
             return
         ip = client_ip(scope, self.settings)
         user = user_key(scope, self.settings)
-        buckets = [("user", user) if user else ("ip", ip)]
+        buckets = [("user", user) if user else ("ip", ip)]  # as operations.rate_buckets
         if path.startswith(AUTH_PREFIX):
             buckets.append(("auth", ip))
         decision = await limiter.check(buckets)
@@ -229,6 +233,29 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limiter: RateLimiter | None = getattr(scope["app"].state, "rate_limiter", None)
+        decision = None
+        if limiter is not None:
+            decision = await limiter.check([("ws_connect", client_ip(scope, self.settings))])
+        if decision is None or decision.allowed:
+            await self.app(scope, receive, send)
+            return
+        message = await receive()  # the handshake's websocket.connect
+        if message["type"] != "websocket.connect":
+            return
+        if "websocket.http.response" in scope.get("extensions", {}):
+            body = refusal_body(decision, graphql=False)
+            status = 503 if decision.unavailable else 429
+            headers = [(b"content-type", b"application/json")]
+            headers.extend(decision.headers())
+            await send(
+                {"type": "websocket.http.response.start", "status": status, "headers": headers}
+            )
+            await send({"type": "websocket.http.response.body", "body": body})
+            return
+        await send({"type": "websocket.close", "code": 1008, "reason": "Too many connections"})
 
 
 async def send_refusal(send: Send, decision: Decision, *, graphql: bool, scope: Scope) -> None:
