@@ -169,3 +169,37 @@ async def test_cancel_restocks(client: httpx.AsyncClient, resources: Resources) 
     assert (await client.post(second_url, headers=customer)).status_code == 403
     assert (await client.post(second_url, headers=staff)).status_code == 200
     assert (await client.post(second_url)).status_code == 401
+
+
+async def test_a_customer_does_not_see_which_staff_member_changed_the_status(
+    client: httpx.AsyncClient, resources: Resources
+) -> None:
+    """One visibility rule on both doors: GraphQL's `statusHistory.by` is null for a
+    customer unless the change was their own, and REST's `byUserId` follows it."""
+    customer, as_customer = await signed_in(resources, Role.CUSTOMER)
+    staff, as_staff = await signed_in(resources, Role.STAFF)
+    _, pid = await add_product(resources, stock=10)
+    order = (
+        await client.post(
+            ORDERS, json={"items": [{"productId": pid, "quantity": 1}]}, headers=as_customer
+        )
+    ).json()["data"]
+    changed = await client.patch(
+        f"{ORDERS}/{order['id']}/status", json={"status": "CONFIRMED"}, headers=as_staff
+    )
+    assert changed.status_code == 200
+    staff_id = to_global_id("User", staff.user_id)
+    own_id = to_global_id("User", customer.user_id)
+    assert [h["byUserId"] for h in changed.json()["data"]["statusHistory"]] == [own_id, staff_id]
+
+    for url in (f"{ORDERS}/{order['id']}", ORDERS):
+        seen = (await client.get(url, headers=as_customer)).json()["data"]
+        history = (seen[0] if isinstance(seen, list) else seen)["statusHistory"]
+        assert [h["byUserId"] for h in history] == [own_id, None], url
+
+    query = (
+        f'{{ node(id: "{order["id"]}") {{ ... on Order {{ statusHistory {{ by {{ id }} }} }} }} }}'
+    )
+    graphql = (await client.post("/graphql", json={"query": query}, headers=as_customer)).json()
+    by = [h["by"] for h in graphql["data"]["node"]["statusHistory"]]
+    assert by == [{"id": own_id}, None]

@@ -26,14 +26,14 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from alawael.auth.permissions import Role
+from alawael.auth.permissions import Actor, Role
 from alawael.db import Document
 from alawael.schema.audit import jsonable
 from alawael.schema.node import to_global_id
 from alawael.schema.scalars import cents_to_decimal
 from alawael.services.analytics import Granularity
 from alawael.services.notifications import NotificationType
-from alawael.services.orders import MAX_LINES, MAX_QUANTITY, OrderStatus
+from alawael.services.orders import MAX_LINES, MAX_QUANTITY, OrderStatus, may_see_editor
 from alawael.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from alawael.services.products import DEFAULT_LOW_STOCK_THRESHOLD
 
@@ -362,7 +362,9 @@ class OrderOut(_Out):
     updated_at: Timestamp
 
     @classmethod
-    def from_doc(cls, doc: Document) -> OrderOut:
+    def from_doc(cls, doc: Document, viewer: Actor | None) -> OrderOut:
+        """`viewer`: who asks. Whether they may see who changed the status is the orders
+        service's rule (`may_see_editor`), the same one the GraphQL field applies."""
         return cls(
             id=to_global_id("Order", doc["_id"]),
             number=doc["number"],
@@ -387,7 +389,9 @@ class OrderOut(_Out):
                     status=OrderStatus(h["status"]),
                     at=h["at"],
                     note=h.get("note"),
-                    by_user_id=to_global_id("User", h["byUserId"]) if h.get("byUserId") else None,
+                    by_user_id=to_global_id("User", h["byUserId"])
+                    if may_see_editor(viewer, h.get("byUserId"))
+                    else None,
                 )
                 for h in doc.get("statusHistory", ())
             ],
