@@ -2,7 +2,7 @@
 
 The dashboard query (50 orders with customers and products) spends ~55 ms of CPU in
 graphql-core resolving ~1,600 fields; caching its parts cannot remove that, caching the
-finished result can. A result is cached per caller (user id, or anonymous), query text,
+finished result can. A result is cached per caller (user id and role, or anonymous), query text,
 operation name and variables, in the resolver cache (Redis or in-process) under the scopes
 that every write to what it shows already bumps: `orders`, `products`, `categories`,
 `users`. So a write is visible on the next request, as with any cached resolver.
@@ -97,7 +97,11 @@ class OperationCacheMixin:
             or not cacheable(data.query, data.operation_name)
         ):
             return await super().execute_single(*args, **kwargs)  # type: ignore[misc,no-any-return]
-        user = context.user.user_id if context.user else "anonymous"
+        # Everything that decides what the caller may see belongs in the key: the user and
+        # the role. With the user alone, a worker whose session check still said STAFF just
+        # after a demotion computed a staff result under the new `users` generation, and the
+        # demoted user was served it from the cache for the rest of its TTL.
+        user = f"{context.user.user_id}:{context.user.role.value}" if context.user else "anonymous"
         variables = orjson.dumps(data.variables or {}, option=orjson.OPT_SORT_KEYS).decode()
 
         async def compute() -> Any:
