@@ -118,7 +118,9 @@ class RateLimiter:
                 item = self.items[bucket]
                 allowed = await self.strategy.hit(item, bucket, key)
                 stats = await self.strategy.get_window_stats(item, bucket, key)
-                reset = max(0, math.ceil(stats.reset_time - time.time()))
+                # The sliding-window counter's reset time can fall on "now" at a window
+                # boundary; 0 would tell a client to retry at once, so 1 s at least.
+                reset = max(1, math.ceil(stats.reset_time - time.time()))
                 decisions.append(Decision(allowed, item.amount, stats.remaining, reset, bucket))
         except _STORAGE_ERRORS as exc:
             self._down_until = time.monotonic() + self.retry_seconds
