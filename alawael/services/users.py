@@ -453,6 +453,7 @@ async def _update_user(
     *,
     action: str,
     request_id: str | None,
+    system: str | None = None,
 ) -> Document:
     """Apply `changes` in a transaction that refuses to leave no active admin.
 
@@ -500,6 +501,7 @@ async def _update_user(
             after=after,
             session=session,
             request_id=request_id,
+            system=system,
         )
         return before, after
 
@@ -546,10 +548,28 @@ async def set_user_active(
     return after
 
 
+class AdminEmailTaken(Conflict):
+    """The admin e-mail belongs to an account that is not an active admin. Creating an admin
+    never takes such an account over: it may have been registered by someone else (who then
+    holds its password), or be an admin who was demoted or deactivated on purpose."""
+
+    def __init__(self, existing: Document) -> None:
+        state = "active" if existing.get("active", True) else "deactivated"
+        super().__init__(
+            f"{existing['email']} belongs to an existing account that is not an active admin "
+            f"({state} {existing['role']}); it was left unchanged (not promoted, not "
+            "reactivated, password untouched). "
+            f"If it is yours, run `alawael promote-admin --email {existing['email']}`.",
+            field="email",
+        )
+        self.existing = existing
+
+
 async def create_admin(res: Resources, email: str, password: str, name: str) -> Document:
-    """Create an admin, or promote (and re-activate) the existing user with this e-mail;
-    the password of an existing user is left alone. Idempotent, and safe when several
-    workers bootstrap at once: the unique e-mail index lets exactly one insert win."""
+    """Create an admin account; an active admin with this e-mail is returned unchanged
+    (idempotent, so every start and every worker may call it; the unique e-mail index lets
+    exactly one concurrent insert win). Any other account with the e-mail raises
+    AdminEmailTaken: only `promote_admin`, an explicit operator action, changes it."""
     email = validate_email(email)
     passwords.check_policy(password, email)
     name = validate_name(name)
@@ -571,23 +591,29 @@ async def create_admin(res: Resources, email: str, password: str, name: str) -> 
                 raise
     if existing["role"] == Role.ADMIN.value and existing.get("active", True):
         return existing
-    changes = {"role": Role.ADMIN.value, "active": True, "updatedAt": utcnow()}
-    after = await res.db.users.find_one_and_update(
-        {"_id": existing["_id"]},
-        {"$set": changes},
-        projection=PUBLIC,
-        return_document=ReturnDocument.AFTER,
-    )
-    assert after is not None
-    await audit.record(
-        res.db,
+    raise AdminEmailTaken(existing)
+
+
+async def promote_admin(
+    res: Resources, email: str, *, by: str = "cli"
+) -> tuple[Document, Document | None]:
+    """Make the existing account with this e-mail an active ADMIN; its password stays its
+    own. An operator's action (the CLI), never reachable from a network door: it takes no
+    Actor, and the audit entry names `by` as the actor. Returns (after, before), before None
+    when the account already was an active admin (nothing changed, nothing audited)."""
+    email = validate_email(email)
+    existing = await res.db.users.find_one({"email": email}, PUBLIC)
+    if existing is None:
+        raise NotFound(f"No account with the email {email}.", field="email")
+    if existing["role"] == Role.ADMIN.value and existing.get("active", True):
+        return existing, None
+    after = await _update_user(
+        res,
         None,
-        action="createAdmin",
-        entity="user",
-        entity_id=existing["_id"],
-        before=existing,
-        after=after,
+        existing["_id"],
+        {"role": Role.ADMIN.value, "active": True},
+        action="promoteAdmin",
+        request_id=None,
+        system=by,
     )
-    await _bump(res, existing["_id"])
-    sessions.session_checks(res).forget_user(str(existing["_id"]))
-    return after
+    return after, existing
