@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXEMPT_PATHS = frozenset({"/health", "/healthz", "/readyz", "/api/health", "/metrics"})
-AUTH_PREFIX = "/api/auth/"
-AUTH_FIELDS = frozenset({"login", "register", "refreshToken"})
 GRAPHQL_PATH = "/graphql"
 _LOG_EVERY = 30.0
 _STORAGE_ERRORS: tuple[type[BaseException], ...] = (*REDIS_ERRORS, StorageError)
@@ -91,7 +89,6 @@ class RateLimiter:
         self.items: dict[str, RateLimitItem] = {
             "ip": parse(settings.rate_limit_default),
             "user": parse(settings.rate_limit_user),
-            "auth": parse(settings.rate_limit_auth),
         }
         self.retry_seconds = 1.0
         self._down_until = 0.0
@@ -199,8 +196,6 @@ class RateLimitMiddleware:
         ip = client_ip(scope, self.settings)
         user = user_key(scope, self.settings)
         buckets = [("user", user) if user else ("ip", ip)]
-        if path.startswith(AUTH_PREFIX):
-            buckets.append(("auth", ip))
         decision = await limiter.check(buckets)
         if decision is None:
             await self.app(scope, receive, send)
@@ -213,7 +208,6 @@ class RateLimitMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                # The GraphQL view may already have set the (tighter) auth budget's headers.
                 if not any(n.lower() == b"ratelimit-limit" for n, _ in headers):
                     headers.extend(extra)
                 message["headers"] = headers

@@ -31,6 +31,7 @@ from alawael.errors import (
     NotFound,
     Unauthenticated,
 )
+from alawael.http import UNKNOWN as UNKNOWN_IP
 from alawael.services import audit
 from alawael.services.pagination import Page, PageArgs, paginate
 
@@ -197,7 +198,9 @@ async def register(
     user_agent: str | None = None,
     request_id: str | None = None,
 ) -> AuthResult:
-    """Public sign-up: always a CUSTOMER account, signed in straight away."""
+    """Public sign-up: always a CUSTOMER account, signed in straight away. Every call pays
+    the per-IP auth budget, whichever door and document shape it came through."""
+    await login_throttle(res).charge_call(ip or UNKNOWN_IP)
     user = await create_user(
         res,
         None,
@@ -228,6 +231,7 @@ async def authenticate(
     (a dummy hash is verified), so the answer reveals nothing about who has an account."""
     email = normalize_email(email)
     throttle = login_throttle(res)
+    await throttle.charge_call(ip)
     await throttle.check(email, ip)
     user = await res.db.users.find_one({"email": email})
     stored = user.get("passwordHash") if user is not None else None
@@ -239,7 +243,7 @@ async def authenticate(
     if not user.get("active", True):
         # Only someone who knows the password learns that the account is deactivated.
         raise Unauthenticated("This account has been deactivated.")
-    await throttle.reset_account(email)
+    await throttle.reset_account(email, ip)
     if stored is not None and passwords.needs_rehash(res.settings, stored):
         new_hash = await passwords.hash_password(res.settings, password)
         await res.db.users.update_one({"_id": user["_id"]}, {"$set": {"passwordHash": new_hash}})
@@ -258,6 +262,7 @@ async def refresh(
     request_id: str | None = None,
 ) -> AuthResult:
     """Rotate the refresh token and issue a new access token for the same session."""
+    await login_throttle(res).charge_call(ip or UNKNOWN_IP)
     session, new_refresh = await sessions.rotate_session(
         res, refresh_token, user_agent=user_agent, ip=ip
     )
