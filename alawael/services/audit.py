@@ -9,7 +9,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from alawael.auth.permissions import Actor
+from alawael.auth.permissions import Actor, Permission, require
 from alawael.clock import utcnow
 from alawael.db import Db, Document
 from alawael.errors import BadUserInput
@@ -66,8 +66,9 @@ class AuditFilter:
     time_to: datetime | None = None
 
 
-async def list_entries(db: Db, flt: AuditFilter, args: PageArgs) -> Page:
-    """Audit entries, newest first. Authorization (VIEW_AUDIT) is declared on the field."""
+async def list_entries(db: Db, actor: Actor | None, flt: AuditFilter, args: PageArgs) -> Page:
+    """Audit entries, newest first (audit:read: declared on the field, re-checked here)."""
+    require(actor, Permission.VIEW_AUDIT)
     query: Document = {}
     if flt.user_id is not None:
         query["userId"] = flt.user_id

@@ -18,7 +18,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from alawael.auth import passwords, sessions
-from alawael.auth.permissions import Actor, Permission, Role
+from alawael.auth.permissions import Actor, Permission, Role, require
 from alawael.auth.throttle import login_throttle
 from alawael.auth.tokens import issue_access_token
 from alawael.clock import utcnow
@@ -77,13 +77,8 @@ def validate_phone(phone: str | None) -> str | None:
     return value
 
 
-def _require(actor: Actor | None, permission: Permission) -> Actor:
-    """Services re-check the declared permission: the REST shim and the CLI call them too."""
-    if actor is None:
-        raise Unauthenticated()
-    if not actor.can(permission):
-        raise Forbidden(f"Missing permission: {permission.value}")
-    return actor
+# Services re-check the declared permission: the REST shim and the CLI call them too.
+_require = require
 
 
 async def _bump(res: Resources, user_id: ObjectId) -> None:
