@@ -1,4 +1,4 @@
-"""Command line: `alawael serve | seed | create-admin | export-schema`."""
+"""Command line: `alawael serve | seed | create-admin | promote-admin | export-schema`."""
 
 from __future__ import annotations
 
@@ -169,6 +169,26 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return _with_resources(run)
 
 
+def cmd_promote_admin(args: argparse.Namespace) -> int:
+    from alawael.errors import AppError
+    from alawael.services.users import promote_admin
+
+    async def run(res: Resources) -> int:
+        try:
+            after, before = await promote_admin(res, args.email, by="cli")
+        except AppError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        if before is None:
+            print(f"{after['email']} already is an active ADMIN; nothing changed")
+        else:
+            was = "active" if before.get("active", True) else "deactivated"
+            print(f"{after['email']} ({after['name']}): {was} {before['role']} -> active ADMIN")
+        return 0
+
+    return _with_resources(run)
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from alawael.schema import schema
 
@@ -209,11 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
     seed.set_defaults(func=cmd_seed)
 
-    admin = sub.add_parser("create-admin", help="create (or promote) an admin user")
+    admin = sub.add_parser(
+        "create-admin", help="create an admin user (an existing account is never changed)"
+    )
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
     admin.add_argument("--name", default="Administrator")
     admin.set_defaults(func=cmd_create_admin)
+
+    promote = sub.add_parser(
+        "promote-admin",
+        help="make an existing account an active admin (audited; its password is kept)",
+    )
+    promote.add_argument("--email", required=True)
+    promote.set_defaults(func=cmd_promote_admin)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")

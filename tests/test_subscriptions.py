@@ -20,6 +20,7 @@ from alawael.services.notifications import NotificationType
 from alawael.services.orders import OrderLine, OrderStatus
 from tests.conftest import make_settings
 from tests.support.graphql import make_user
+from tests.support.rest import SETUP_MANAGER
 
 ORDER_PLACED = "subscription { orderPlaced { id number status total customer { email } } }"
 ORDER_UPDATED = """
@@ -86,7 +87,7 @@ async def listening(res: Resources, channel: str, count: int) -> None:
 async def product(res: Resources, stock: int = 100, price: int = 1250) -> ObjectId:
     doc = await products.create_product(
         res,
-        None,
+        SETUP_MANAGER,
         products.ProductData(
             sku=f"SKU-{ObjectId()}",
             name="Widget",

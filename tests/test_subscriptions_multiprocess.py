@@ -19,6 +19,7 @@ from alawael.server import open_resources
 from alawael.services import products
 from tests.conftest import make_settings
 from tests.support.processes import ServerProcess
+from tests.support.rest import SETUP_MANAGER
 from tests.test_subscriptions_ws import open_ws, recv, subscribe, token_for
 
 PLACE = """
@@ -51,7 +52,7 @@ async def seed(res: Resources) -> dict[str, Any]:
         out[name], _ = await token_for(res, role)
     doc = await products.create_product(
         res,
-        None,
+        SETUP_MANAGER,
         products.ProductData(
             sku=f"MP-{ObjectId()}",
             name="Lamp",

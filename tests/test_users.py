@@ -255,16 +255,17 @@ async def test_two_admins_cannot_demote_each_other_at_once(resources: Resources)
     assert await resources.db.users.count_documents({"role": "ADMIN", "active": True}) == 1
 
 
-async def test_create_admin_creates_then_promotes(resources: Resources) -> None:
+async def test_create_admin_creates_but_never_takes_over(resources: Resources) -> None:
     created = await users.create_admin(resources, "Root@Example.com", PASSWORD, "Root")
     assert (created["email"], created["role"]) == ("root@example.com", "ADMIN")
     again = await users.create_admin(resources, "root@example.com", PASSWORD, "Root")
     assert again["_id"] == created["_id"]
     await users.create_user(resources, None, email="c@example.com", password=PASSWORD, name="C")
-    promoted = await users.create_admin(resources, "c@example.com", "another long pass", "C")
-    assert promoted["role"] == "ADMIN"
-    # The password of an existing user is left alone.
-    await users.authenticate(resources, email="c@example.com", password=PASSWORD)
+    with pytest.raises(users.AdminEmailTaken):
+        await users.create_admin(resources, "c@example.com", "another long pass", "C")
+    # The existing user is left alone: role and password.
+    result = await users.authenticate(resources, email="c@example.com", password=PASSWORD)
+    assert result.user["role"] == "CUSTOMER"
     with pytest.raises(BadUserInput) as bad:
         await users.create_admin(resources, "x@example.com", "short", "X")
     assert bad.value.field == "password"

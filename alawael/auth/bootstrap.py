@@ -1,9 +1,14 @@
 """The first admin: created on start-up when ADMIN_EMAIL and ADMIN_PASSWORD are set.
 
-Idempotent (an existing user is promoted, never duplicated) and safe when several workers
-start at once: the unique email index lets exactly one insert win, and the others promote
-(a no-op) instead. The index is created here first, since the background index task may not
-have run yet.
+It only ever *creates* the account. If the address already belongs to an account that is not
+an active admin, the start-up log says so and the account is left exactly as it is: it may
+have been registered by an attacker who knows its password (promoting it would hand him the
+server), or be an admin who was demoted or deactivated on purpose (and must not come back on
+every restart). Promotion is an explicit operator action: `alawael promote-admin --email`.
+
+Idempotent and safe when several workers start at once: the unique email index lets exactly
+one insert win, and the others find the admin it created. The index is created here first,
+since the background index task may not have run yet.
 """
 
 from __future__ import annotations
@@ -20,22 +25,29 @@ from alawael.db import INDEXES
 from alawael.errors import AppError
 
 log = logging.getLogger(__name__)
+# Operators watch this logger (it always logs, whatever LOG_LEVEL says).
+security_log = logging.getLogger("alawael.security")
 
 
 async def bootstrap_admin(res: Resources) -> bool:
-    """Ensure the configured admin exists; False when none is configured."""
-    from alawael.services.users import create_admin
+    """Ensure the configured admin exists; False when none is configured, or when the
+    address belongs to another kind of account (logged, left unchanged)."""
+    from alawael.services.users import AdminEmailTaken, create_admin
 
     settings = res.settings
     if not settings.admin_email or settings.admin_password is None:
         return False
     await res.db.users.create_indexes(INDEXES["users"])
-    user = await create_admin(
-        res,
-        email=settings.admin_email,
-        password=settings.admin_password.get_secret_value(),
-        name="Administrator",
-    )
+    try:
+        user = await create_admin(
+            res,
+            email=settings.admin_email,
+            password=settings.admin_password.get_secret_value(),
+            name="Administrator",
+        )
+    except AdminEmailTaken as exc:
+        security_log.error("ADMIN_EMAIL not applied: %s", exc.message)
+        return False
     log.info("admin account ready", extra={"email": user["email"]})
     return True
 

@@ -8,20 +8,18 @@
   (what older clients expect). Rate-limit refusals are 429 either way.
 - GET runs queries only: a mutation via GET is 405 with `Allow: POST`.
 - Persisted queries and the safelist (`alawael.protect.persisted`) resolve the document
-  first; an auth operation (login/register/refreshToken) is then charged to the `auth`
-  rate-limit budget, after resolution, so a stored hash cannot dodge it.
+  first. (The auth budget of login/register/refreshToken is not charged here: the services
+  charge it per call, so every door and every document shape pays; alawael.auth.throttle.)
 - Batching (a JSON array of operations) is on, up to GRAPHQL_MAX_BATCH operations; each
   operation is checked (limits, cost, persisted queries) on its own.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
-from graphql.error import GraphQLSyntaxError
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -32,9 +30,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from alawael.errors import AppError
-from alawael.http import client_ip
 from alawael.protect.operations import resolve_document
-from alawael.protect.ratelimit import AUTH_FIELDS, RateLimiter
 
 if TYPE_CHECKING:
     from alawael.config import Settings
@@ -51,24 +47,6 @@ class GraphQLSubResponse(Response):
 
 def accepts_graphql_response(accept: str) -> bool:
     return GRAPHQL_RESPONSE in accept
-
-
-@lru_cache(maxsize=256)
-def root_fields(query: str, operation_name: str | None) -> frozenset[str]:
-    """Root field names of the operation that would run (empty if it does not parse)."""
-    try:
-        document = parse(query, max_tokens=20_000)
-    except GraphQLSyntaxError:
-        return frozenset()
-    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        ops = [op for op in ops if op.name is not None and op.name.value == operation_name]
-    return frozenset(
-        sel.name.value
-        for op in ops[:1]
-        for sel in op.selection_set.selections
-        if isinstance(sel, FieldNode)
-    )
 
 
 def check_request_data(data: GraphQLRequestData) -> None:
@@ -137,9 +115,6 @@ class GraphQLHTTPProtocol:
             )
         except AppError as exc:
             return _request_error(exc)
-        refused = await self._charge_auth_budget(request, sub_response, request_data)
-        if refused is not None:
-            return refused
         try:
             return await super().execute_single(  # type: ignore[misc,no-any-return]
                 request=request,
@@ -155,35 +130,6 @@ class GraphQLHTTPProtocol:
             ):
                 raise HTTPException(405, "Mutations must be sent with POST.") from exc
             raise
-
-    async def _charge_auth_budget(
-        self, request: Request, sub_response: Response, data: GraphQLRequestData
-    ) -> ExecutionResult | None:
-        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-        query = data.query
-        if limiter is None or not self.settings.rate_limit_enabled or not query:
-            return None
-        # Cheap pre-check before parsing: most operations name none of these fields.
-        if not any(name in query for name in AUTH_FIELDS):
-            return None
-        if not root_fields(query, data.operation_name) & AUTH_FIELDS:
-            return None
-        decision = await limiter.check([("auth", client_ip(request.scope, self.settings))])
-        if decision is None:
-            return None
-        for name, value in decision.headers():
-            sub_response.headers[name.decode()] = value.decode()
-        if decision.allowed:
-            return None
-        from alawael.errors import RateLimited, ServiceUnavailable
-
-        sub_response.status_code = 503 if decision.unavailable else 429
-        if decision.unavailable:
-            return _request_error(ServiceUnavailable())
-        retry = max(decision.reset_after, 1)
-        return _request_error(
-            RateLimited(f"Too many sign-in attempts; retry in {retry} seconds.", retry_after=retry)
-        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -15,9 +15,12 @@ Budgets (settings, in the library's notation such as "100/15 minutes"):
 - `user`: requests with a validly *signed* bearer token, per user id (`sub`). The signature
           is checked so a forged token cannot mint a fresh bucket per request; the session
           check stays the auth layer's job;
-- `auth`: additionally, per IP, every `/api/auth/*` request and every GraphQL operation whose
-          root field is login/register/refreshToken (checked by the GraphQL view after
-          persisted-query resolution, so a stored hash cannot dodge it).
+- `ws_connect`: WebSocket handshakes per client IP (429 before the upgrade); each operation
+          sent on a socket is then charged to `ip`/`user` like an HTTP request
+          (alawael.protect.operations).
+The sign-in budget (RATE_LIMIT_AUTH) is not charged here: the auth services charge every
+login/register/refreshToken call themselves (alawael.auth.throttle), so every door and every
+document shape pays per call.
 Health, readiness and /metrics are exempt. Every limited response carries `RateLimit-Limit`,
 `RateLimit-Remaining`, `RateLimit-Reset` (seconds) of the tightest budget; refusals add
 `Retry-After` and answer 429 (REST error shape, or a GraphQL error body on /graphql).
@@ -52,8 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXEMPT_PATHS = frozenset({"/health", "/healthz", "/readyz", "/api/health", "/metrics"})
-AUTH_PREFIX = "/api/auth/"
-AUTH_FIELDS = frozenset({"login", "register", "refreshToken"})
 GRAPHQL_PATH = "/graphql"
 _LOG_EVERY = 30.0
 _STORAGE_ERRORS: tuple[type[BaseException], ...] = (*REDIS_ERRORS, StorageError)
@@ -100,7 +101,6 @@ class RateLimiter:
         self.items: dict[str, RateLimitItem] = {
             "ip": parse(settings.rate_limit_default),
             "user": parse(settings.rate_limit_user),
-            "auth": parse(settings.rate_limit_auth),
             "ws_connect": parse(settings.rate_limit_ws_connect),
         }
         self.retry_seconds = 1.0
@@ -214,8 +214,6 @@ class RateLimitMiddleware:
         ip = client_ip(scope, self.settings)
         user = user_key(scope, self.settings)
         buckets = [("user", user) if user else ("ip", ip)]  # as operations.rate_buckets
-        if path.startswith(AUTH_PREFIX):
-            buckets.append(("auth", ip))
         decision = await limiter.check(buckets)
         if decision is None:
             await self.app(scope, receive, send)
@@ -228,7 +226,6 @@ class RateLimitMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                # The GraphQL view may already have set the (tighter) auth budget's headers.
                 if not any(n.lower() == b"ratelimit-limit" for n, _ in headers):
                     headers.extend(extra)
                 message["headers"] = headers

@@ -34,4 +34,5 @@ async def audit_page(
         time_from=flt.from_ if flt else None,
         time_to=flt.to if flt else None,
     )
-    return await audit.list_entries(info.context.resources.db, parsed, PageArgs(first, after))
+    ctx = info.context
+    return await audit.list_entries(ctx.resources.db, ctx.user, parsed, PageArgs(first, after))

@@ -22,5 +22,5 @@ async def sales_summary(call: Call) -> SalesSummaryOut:
     UTC (weeks start on Monday). Defaults: the 30 days up to now. At most two years."""
     q = call.query_as(SummaryQuery)
     start, end = analytics.summary_range(q.from_, q.to)
-    doc = await analytics.sales_summary(call.res, start, end, q.granularity)
+    doc = await analytics.sales_summary_for(call.res, call.actor, start, end, q.granularity)
     return SalesSummaryOut.from_doc(doc)

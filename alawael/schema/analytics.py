@@ -147,12 +147,13 @@ class AnalyticsQuery:
     async def sales_summary(
         self, info: Info, from_: FromArg, to: ToArg, granularity: Granularity = Granularity.DAY
     ) -> SalesSummary:
-        doc = await analytics.sales_summary(info.context.resources, from_, to, granularity)
+        ctx = info.context
+        doc = await analytics.sales_summary_for(ctx.resources, ctx.user, from_, to, granularity)
         return SalesSummary.from_doc(doc)
 
     @strawberry.field(permission_classes=[HasPermission(Permission.VIEW_ANALYTICS)])
     async def api_usage(self, info: Info, from_: FromArg, to: ToArg) -> ApiUsage:
-        doc = await analytics.api_usage(info.context.resources, from_, to)
+        doc = await analytics.api_usage(info.context.resources, info.context.user, from_, to)
         totals = EndpointUsage.from_doc(doc["totals"])
         endpoints = [EndpointUsage.from_doc(row) for row in doc["endpoints"]]
         return ApiUsage(from_=doc["from"], to=doc["to"], totals=totals, endpoints=endpoints)

@@ -135,7 +135,8 @@ class FlagsQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[FeatureFlag]:
-        page = await flags.list_flags(info.context.resources, PageArgs(first, after, last, before))
+        ctx = info.context
+        page = await flags.list_flags(ctx.resources, ctx.user, PageArgs(first, after, last, before))
         return build_connection(page, FeatureFlag.from_doc)  # type: ignore[no-any-return]
 
     @strawberry.field(description="One flag evaluated for the caller; unknown flags are off.")

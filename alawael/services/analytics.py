@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from alawael.auth.permissions import Actor, Permission, require
 from alawael.context import Resources
 from alawael.db import Document
 from alawael.errors import BadUserInput
@@ -184,11 +185,25 @@ def summary_range(start: datetime | None, end: datetime | None) -> tuple[datetim
     return (start or end - DEFAULT_SUMMARY_RANGE), end
 
 
+async def sales_summary_for(
+    res: Resources,
+    actor: Actor | None,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity,
+) -> Document:
+    """`sales_summary` for a caller (analytics:read), as the doors ask for it."""
+    require(actor, Permission.VIEW_ANALYTICS)
+    return await sales_summary(res, start, end, granularity)
+
+
 async def sales_summary(
     res: Resources, start: datetime, end: datetime, granularity: Granularity
 ) -> Document:
     """Revenue, counts, top products and a zero-filled time series for [start, end).
-    Cancelled orders count only in `ordersByStatus`."""
+    Cancelled orders count only in `ordersByStatus`. Unchecked, for the system's own
+    callers (the daily job; the salesTicker feed, which checks its subscriber): a door asking
+    for a caller uses `sales_summary_for`."""
     start, end = validate_range(start, end)
     summary: Document = await res.cache.get_or_compute(
         "analytics:sales",
@@ -255,10 +270,13 @@ async def _compute_usage(res: Resources, start: datetime, end: datetime) -> Docu
     }
 
 
-async def api_usage(res: Resources, start: datetime, end: datetime) -> Document:
+async def api_usage(
+    res: Resources, actor: Actor | None, start: datetime, end: datetime
+) -> Document:
     """Calls, errors (status >= 400), average and p95 duration per endpoint, plus totals.
     Request records arrive continuously without bumping a scope, so this uses the short
-    general TTL rather than the hour-long analytics one."""
+    general TTL rather than the hour-long analytics one. analytics:read."""
+    require(actor, Permission.VIEW_ANALYTICS)
     start, end = validate_range(start, end)
     usage: Document = await res.cache.get_or_compute(
         "analytics:usage",

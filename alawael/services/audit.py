@@ -9,7 +9,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from alawael.auth.permissions import Actor
+from alawael.auth.permissions import Actor, Permission, require
 from alawael.clock import utcnow
 from alawael.db import Db, Document
 from alawael.errors import BadUserInput
@@ -36,23 +36,25 @@ async def record(
     after: Document | None,
     session: AsyncClientSession | None = None,
     request_id: str | None = None,
+    system: str | None = None,
 ) -> None:
     """Write one audit entry. Pass the transaction's `session` so the entry commits (or
-    aborts) with the change it describes."""
-    await db.audit_trail.insert_one(
-        {
-            "userId": ObjectId(actor.user_id) if actor else None,
-            "role": actor.role.value if actor else None,
-            "action": action,
-            "entity": entity,
-            "entityId": entity_id,
-            "before": _scrub(before),
-            "after": _scrub(after),
-            "requestId": request_id,
-            "timestamp": utcnow(),
-        },
-        session=session,
-    )
+    aborts) with the change it describes. `system` names a non-user actor (e.g. "cli"), so
+    an operator's action is told apart from one the server did by itself."""
+    entry: Document = {
+        "userId": ObjectId(actor.user_id) if actor else None,
+        "role": actor.role.value if actor else None,
+        "action": action,
+        "entity": entity,
+        "entityId": entity_id,
+        "before": _scrub(before),
+        "after": _scrub(after),
+        "requestId": request_id,
+        "timestamp": utcnow(),
+    }
+    if system is not None:
+        entry["actor"] = system
+    await db.audit_trail.insert_one(entry, session=session)
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,9 @@ class AuditFilter:
     time_to: datetime | None = None
 
 
-async def list_entries(db: Db, flt: AuditFilter, args: PageArgs) -> Page:
-    """Audit entries, newest first. Authorization (VIEW_AUDIT) is declared on the field."""
+async def list_entries(db: Db, actor: Actor | None, flt: AuditFilter, args: PageArgs) -> Page:
+    """Audit entries, newest first (audit:read: declared on the field, re-checked here)."""
+    require(actor, Permission.VIEW_AUDIT)
     query: Document = {}
     if flt.user_id is not None:
         query["userId"] = flt.user_id

@@ -16,7 +16,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from alawael.auth.permissions import Actor, Permission, Role
+from alawael.auth.permissions import Actor, Permission, Role, require
 from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
@@ -138,6 +138,7 @@ async def _check_users_exist(res: Resources, ids: list[ObjectId]) -> None:
 
 async def set_feature_flag(res: Resources, actor: Actor | None, data: FlagInput) -> Document:
     """Create or replace the flag `data.key`; returns the stored definition."""
+    require(actor, Permission.MANAGE_FLAGS)
     _validate(data)
     user_ids = list(dict.fromkeys(data.allowed_user_ids))  # de-duplicated, order kept
     await _check_users_exist(res, user_ids)
@@ -187,6 +188,7 @@ async def set_feature_flag(res: Resources, actor: Actor | None, data: FlagInput)
 
 async def delete_feature_flag(res: Resources, actor: Actor | None, key: str) -> Document:
     """Delete the flag `key`; returns the deleted definition (NOT_FOUND if there was none)."""
+    require(actor, Permission.MANAGE_FLAGS)
 
     async def txn(session: AsyncClientSession) -> Document:
         before: Document | None = await res.db.feature_flags.find_one_and_delete(
@@ -212,7 +214,8 @@ async def delete_feature_flag(res: Resources, actor: Actor | None, key: str) -> 
     return before
 
 
-async def list_flags(res: Resources, args: PageArgs) -> Page:
-    """The admin listing: full definitions, straight from the database (always fresh), as
-    keyset pages ordered by key."""
+async def list_flags(res: Resources, actor: Actor | None, args: PageArgs) -> Page:
+    """The admin listing (flags:manage): full definitions, straight from the database (always
+    fresh), as keyset pages ordered by key."""
+    require(actor, Permission.MANAGE_FLAGS)
     return await paginate(res.db, "feature_flags", {}, sort_field="key", direction=1, args=args)

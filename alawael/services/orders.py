@@ -20,7 +20,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from alawael.auth.permissions import Actor, Permission
+from alawael.auth.permissions import Actor, Permission, require
 from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Db, Document
@@ -487,8 +487,9 @@ async def update_order_status(
     *,
     request_id: str | None = None,
 ) -> Document:
-    """Staff move an order along the state machine (permission declared on the field)."""
-    actor = _require(actor)
+    """Staff move an order along the state machine (orders:manage, declared on the field
+    and re-checked here for every door)."""
+    actor = require(actor, Permission.MANAGE_ORDERS)
     order = await get_order(res, actor, oid)
     return await _transition(
         res, actor, order, status, _note(note), action="updateOrderStatus", request_id=request_id

@@ -16,7 +16,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from alawael.auth.permissions import Actor, Permission
+from alawael.auth.permissions import Actor, Permission, require
 from alawael.clock import utcnow
 from alawael.context import Resources
 from alawael.db import Document
@@ -292,6 +292,7 @@ async def _after_write(res: Resources, oid: ObjectId) -> None:
 async def create_product(
     res: Resources, actor: Actor | None, data: ProductData, *, request_id: str | None = None
 ) -> Document:
+    require(actor, Permission.MANAGE_PRODUCTS)
     fields = _validated(data, creating=True)
     now = utcnow()
     doc: Document = {"_id": ObjectId(), **fields, "archived": False, "createdAt": now}
@@ -330,6 +331,7 @@ async def update_product(
 ) -> Document:
     """Update the given fields. Stock is not editable here: `adjust_stock` keeps a reason
     and the low-stock rules."""
+    require(actor, Permission.MANAGE_PRODUCTS)
     if data.stock is not None:
         raise BadUserInput("Change stock with adjustStock.", field="stock")
     fields = _validated(data, creating=False)
@@ -376,6 +378,7 @@ async def archive_product(
     res: Resources, actor: Actor | None, oid: ObjectId, *, request_id: str | None = None
 ) -> Document:
     """Soft delete: the document stays, so orders keep resolving their products."""
+    require(actor, Permission.MANAGE_PRODUCTS)
 
     async def txn(session: AsyncClientSession) -> Document:
         after: Document | None = await res.db.products.find_one_and_update(
@@ -417,6 +420,7 @@ async def adjust_stock(
 
     The bounds are part of the update filter, so two concurrent adjustments can't together
     take the stock below zero."""
+    require(actor, Permission.MANAGE_PRODUCTS)
     _bounded(delta, "delta", -MAX_STOCK, MAX_STOCK)
     if delta == 0:
         raise BadUserInput("`delta` must not be 0.", field="delta")

@@ -18,7 +18,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from alawael.auth import passwords, sessions
-from alawael.auth.permissions import Actor, Permission, Role
+from alawael.auth.permissions import Actor, Permission, Role, require
 from alawael.auth.throttle import login_throttle
 from alawael.auth.tokens import issue_access_token
 from alawael.clock import utcnow
@@ -31,6 +31,7 @@ from alawael.errors import (
     NotFound,
     Unauthenticated,
 )
+from alawael.http import UNKNOWN as UNKNOWN_IP
 from alawael.services import audit
 from alawael.services.pagination import Page, PageArgs, paginate
 
@@ -76,13 +77,8 @@ def validate_phone(phone: str | None) -> str | None:
     return value
 
 
-def _require(actor: Actor | None, permission: Permission) -> Actor:
-    """Services re-check the declared permission: the REST shim and the CLI call them too."""
-    if actor is None:
-        raise Unauthenticated()
-    if not actor.can(permission):
-        raise Forbidden(f"Missing permission: {permission.value}")
-    return actor
+# Services re-check the declared permission: the REST shim and the CLI call them too.
+_require = require
 
 
 async def _bump(res: Resources, user_id: ObjectId) -> None:
@@ -197,7 +193,9 @@ async def register(
     user_agent: str | None = None,
     request_id: str | None = None,
 ) -> AuthResult:
-    """Public sign-up: always a CUSTOMER account, signed in straight away."""
+    """Public sign-up: always a CUSTOMER account, signed in straight away. Every call pays
+    the per-IP auth budget, whichever door and document shape it came through."""
+    await login_throttle(res).charge_call(ip or UNKNOWN_IP)
     user = await create_user(
         res,
         None,
@@ -228,6 +226,7 @@ async def authenticate(
     (a dummy hash is verified), so the answer reveals nothing about who has an account."""
     email = normalize_email(email)
     throttle = login_throttle(res)
+    await throttle.charge_call(ip)
     await throttle.check(email, ip)
     user = await res.db.users.find_one({"email": email})
     stored = user.get("passwordHash") if user is not None else None
@@ -239,7 +238,7 @@ async def authenticate(
     if not user.get("active", True):
         # Only someone who knows the password learns that the account is deactivated.
         raise Unauthenticated("This account has been deactivated.")
-    await throttle.reset_account(email)
+    await throttle.reset_account(email, ip)
     if stored is not None and passwords.needs_rehash(res.settings, stored):
         new_hash = await passwords.hash_password(res.settings, password)
         await res.db.users.update_one({"_id": user["_id"]}, {"$set": {"passwordHash": new_hash}})
@@ -258,6 +257,7 @@ async def refresh(
     request_id: str | None = None,
 ) -> AuthResult:
     """Rotate the refresh token and issue a new access token for the same session."""
+    await login_throttle(res).charge_call(ip or UNKNOWN_IP)
     session, new_refresh = await sessions.rotate_session(
         res, refresh_token, user_agent=user_agent, ip=ip
     )
@@ -453,6 +453,7 @@ async def _update_user(
     *,
     action: str,
     request_id: str | None,
+    system: str | None = None,
 ) -> Document:
     """Apply `changes` in a transaction that refuses to leave no active admin.
 
@@ -500,6 +501,7 @@ async def _update_user(
             after=after,
             session=session,
             request_id=request_id,
+            system=system,
         )
         return before, after
 
@@ -546,10 +548,28 @@ async def set_user_active(
     return after
 
 
+class AdminEmailTaken(Conflict):
+    """The admin e-mail belongs to an account that is not an active admin. Creating an admin
+    never takes such an account over: it may have been registered by someone else (who then
+    holds its password), or be an admin who was demoted or deactivated on purpose."""
+
+    def __init__(self, existing: Document) -> None:
+        state = "active" if existing.get("active", True) else "deactivated"
+        super().__init__(
+            f"{existing['email']} belongs to an existing account that is not an active admin "
+            f"({state} {existing['role']}); it was left unchanged (not promoted, not "
+            "reactivated, password untouched). "
+            f"If it is yours, run `alawael promote-admin --email {existing['email']}`.",
+            field="email",
+        )
+        self.existing = existing
+
+
 async def create_admin(res: Resources, email: str, password: str, name: str) -> Document:
-    """Create an admin, or promote (and re-activate) the existing user with this e-mail;
-    the password of an existing user is left alone. Idempotent, and safe when several
-    workers bootstrap at once: the unique e-mail index lets exactly one insert win."""
+    """Create an admin account; an active admin with this e-mail is returned unchanged
+    (idempotent, so every start and every worker may call it; the unique e-mail index lets
+    exactly one concurrent insert win). Any other account with the e-mail raises
+    AdminEmailTaken: only `promote_admin`, an explicit operator action, changes it."""
     email = validate_email(email)
     passwords.check_policy(password, email)
     name = validate_name(name)
@@ -571,23 +591,29 @@ async def create_admin(res: Resources, email: str, password: str, name: str) -> 
                 raise
     if existing["role"] == Role.ADMIN.value and existing.get("active", True):
         return existing
-    changes = {"role": Role.ADMIN.value, "active": True, "updatedAt": utcnow()}
-    after = await res.db.users.find_one_and_update(
-        {"_id": existing["_id"]},
-        {"$set": changes},
-        projection=PUBLIC,
-        return_document=ReturnDocument.AFTER,
-    )
-    assert after is not None
-    await audit.record(
-        res.db,
+    raise AdminEmailTaken(existing)
+
+
+async def promote_admin(
+    res: Resources, email: str, *, by: str = "cli"
+) -> tuple[Document, Document | None]:
+    """Make the existing account with this e-mail an active ADMIN; its password stays its
+    own. An operator's action (the CLI), never reachable from a network door: it takes no
+    Actor, and the audit entry names `by` as the actor. Returns (after, before), before None
+    when the account already was an active admin (nothing changed, nothing audited)."""
+    email = validate_email(email)
+    existing = await res.db.users.find_one({"email": email}, PUBLIC)
+    if existing is None:
+        raise NotFound(f"No account with the email {email}.", field="email")
+    if existing["role"] == Role.ADMIN.value and existing.get("active", True):
+        return existing, None
+    after = await _update_user(
+        res,
         None,
-        action="createAdmin",
-        entity="user",
-        entity_id=existing["_id"],
-        before=existing,
-        after=after,
+        existing["_id"],
+        {"role": Role.ADMIN.value, "active": True},
+        action="promoteAdmin",
+        request_id=None,
+        system=by,
     )
-    await _bump(res, existing["_id"])
-    sessions.session_checks(res).forget_user(str(existing["_id"]))
-    return after
+    return after, existing

@@ -13,6 +13,9 @@ from alawael.schema.node import to_global_id
 from alawael.services import products
 from tests.support.graphql import make_user
 
+# The actor test set-up writes products as (the service checks products:manage).
+SETUP_MANAGER = Actor(user_id="0" * 24, role=Role.MANAGER)
+
 
 async def bearer(resources: Resources, actor: Actor) -> dict[str, str]:
     """Authorization headers for `actor`, backed by a live session."""
@@ -50,5 +53,6 @@ async def add_product(
         stock=stock,
         low_stock_threshold=2,
     )
-    doc = await products.create_product(resources, None, data)
+    # A manager creates products: the service checks products:manage itself.
+    doc = await products.create_product(resources, SETUP_MANAGER, data)
     return doc, to_global_id("Product", doc["_id"])
