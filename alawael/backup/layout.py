@@ -26,6 +26,7 @@ from typing import IO, Any, cast
 from bson import json_util
 
 MANIFEST = "alawael-manifest.json"
+DRILL_RESULT = "restore-drill.json"  # in BACKUP_DIR: the last drill's report
 PARTIAL_SUFFIX = ".partial"
 ID_FORMAT = "%Y%m%dT%H%M%SZ"
 FORMAT_VERSION = 1
