@@ -17,7 +17,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 UV_SYNC := $(UV) sync --locked --python $(PYTHON) --quiet
 
-.PHONY: serve test lint format schema check-schema lock lock-check upgrade bench seed clean
+.PHONY: serve test lint format schema check-schema lock lock-check upgrade bench seed clean promtool
 
 $(UV): tools/uv.txt
 	$(PYTHON) -m venv $(UV_HOME)
@@ -70,7 +70,11 @@ schema: $(VENV)/.installed
 check-schema: $(VENV)/.installed
 	$(BIN)/alawael export-schema --check schema.graphql
 
-test: lock-check lint check-schema
+# The alert-rule tests run `promtool check rules`: locate it, or install Debian's package.
+promtool:
+	@tools/promtool.sh >/dev/null
+
+test: lock-check lint check-schema promtool
 	$(BIN)/pytest -q
 
 # BENCH_ARGS="--soak --minutes 3": the soak scenario instead (10 minutes by default).

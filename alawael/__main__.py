@@ -1,4 +1,5 @@
-"""Command line: `alawael serve | seed | create-admin | promote-admin | export-schema`."""
+"""Command line: `alawael serve | seed | create-admin | promote-admin | export-schema |
+backup | restore | restore-drill`."""
 
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_resources(fn: Callable[[Resources], Awaitable[int]]) -> int:
+def _with_resources(fn: Callable[[Resources], Awaitable[int]], *, indexes: bool = True) -> int:
     from alawael.server import open_resources
 
     settings = _settings_or_exit(jobs_enabled=False, analytics_enabled=False)
@@ -125,7 +126,8 @@ def _with_resources(fn: Callable[[Resources], Awaitable[int]]) -> int:
         async with open_resources(settings, cli=True) as res:
             from alawael.db import ensure_indexes
 
-            await ensure_indexes(res.db)
+            if indexes:
+                await ensure_indexes(res.db)
             return await fn(res)
 
     return asyncio.run(run())
@@ -210,6 +212,84 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from alawael.backup.dump import dump_database
+    from alawael.backup.layout import backup_id
+
+    async def run(res: Resources) -> int:
+        root = res.settings.backup_dir
+        out = Path(args.out) if args.out else root / backup_id(datetime.now(UTC))
+        db_name = res.settings.mongodb_db
+        try:
+            manifest = await dump_database(res.client, db_name, out, gz=args.gzip)
+        except FileExistsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        documents = sum(c.count for c in manifest.collections)
+        print(
+            f"backup of {db_name} in {out}: {len(manifest.collections)} collections, "
+            f"{documents} documents, {manifest.size_bytes} bytes in "
+            f"{manifest.duration_seconds:.2f} s (consistency: {manifest.consistency})"
+        )
+        return 0
+
+    return _with_resources(run, indexes=False)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from alawael.backup.restore import RestoreError, restore_backup
+    from alawael.seed import CACHE_SCOPES
+
+    async def run(res: Resources) -> int:
+        try:
+            report = await restore_backup(
+                res.client,
+                Path(args.source),
+                target_db=args.target_db,
+                drop=args.drop,
+                verify=args.verify,
+            )
+        except (RestoreError, OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if report.database == res.settings.mongodb_db:
+            await res.cache.bump(*CACHE_SCOPES)  # a running server must not serve old data
+        print(
+            f"restored {report.collections} collections, {report.documents} documents and "
+            f"{report.indexes} indexes into {report.database} in {report.seconds:.2f} s"
+        )
+        for problem in report.problems:
+            print(f"verify: {problem}", file=sys.stderr)
+        if report.verified and report.ok:
+            print("verified: counts, checksums and indexes match the manifest")
+        return 0 if report.ok else 1
+
+    return _with_resources(run, indexes=False)
+
+
+def cmd_restore_drill(args: argparse.Namespace) -> int:
+    from alawael.backup.drill import restore_drill
+
+    async def run(res: Resources) -> int:
+        root = Path(args.backup_dir) if args.backup_dir else res.settings.backup_dir
+        report = await restore_drill(res.client, root)
+        print(f"restore drill of {report.backup or '(no backup)'}")
+        if report.backup is not None:
+            print(
+                f"  into {report.scratch_db} (dropped afterwards): {report.collections} "
+                f"collections, {report.documents} documents, {report.indexes} indexes, "
+                f"{report.seconds:.2f} s; backup age {report.backup_age_seconds:.0f} s"
+            )
+        for problem in report.problems:
+            print(f"  problem: {problem}", file=sys.stderr)
+        print("  result: " + ("OK" if report.ok else "FAILED"))
+        return 0 if report.ok else 1
+
+    return _with_resources(run, indexes=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alawael", description="AlAwael ERP API server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -248,6 +328,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
     export.add_argument("--check", metavar="FILE", help="fail if FILE differs from the code")
     export.set_defaults(func=cmd_export_schema)
+
+    backup = sub.add_parser("backup", help="dump every collection (mongodump's layout)")
+    backup.add_argument("--out", help="backup directory (default: BACKUP_DIR/<UTC time>)")
+    backup.add_argument("--gzip", action="store_true", help="gzip the files (as mongodump)")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="restore a backup, indexes included")
+    restore.add_argument("--from", dest="source", required=True, help="a backup directory")
+    restore.add_argument("--target-db", help="database to restore into (default: the backup's)")
+    restore.add_argument("--drop", action="store_true", help="drop each collection first")
+    restore.add_argument(
+        "--verify", action="store_true", help="re-read and compare with the manifest"
+    )
+    restore.set_defaults(func=cmd_restore)
+
+    drill = sub.add_parser(
+        "restore-drill", help="restore the latest backup into a scratch database, verify, drop"
+    )
+    drill.add_argument("--backup-dir", help="where the backups are (default: BACKUP_DIR)")
+    drill.set_defaults(func=cmd_restore_drill)
     return parser
 
 

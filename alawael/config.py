@@ -148,6 +148,19 @@ class Settings(BaseSettings):
     jobs_ttl_interval_seconds: float = Field(default=60.0, gt=0)
     jobs_daily_summary_hour: int = Field(default=6, ge=0, le=23)  # UTC hour of the summary
 
+    # --- Backups (alawael.backup) --------------------------------------------------------
+    # Scheduled logical backups by the job runner into BACKUP_DIR/<UTC id>/; 0 turns them off.
+    backup_dir: Path = Path("var/backups")
+    backup_interval_hours: float = Field(default=1.0, ge=0)
+    backup_gzip: bool = True
+    # Retention in copies: the newest backup of each of the last N hours / days / months.
+    # The old runbook's "hourly for 7 days, daily for 30 days" is 168 / 30.
+    backup_keep_hourly: int = Field(default=168, ge=0)
+    backup_keep_daily: int = Field(default=30, ge=0)
+    backup_keep_monthly: int = Field(default=12, ge=0)
+    # The restore drill (latest backup into a scratch database, verified, dropped); 0: off.
+    backup_drill_interval_hours: float = Field(default=720.0, ge=0)
+
     _split = field_validator(
         "cors_origins", "ws_allowed_origins", "trusted_proxies", mode="before"
     )(_split_csv)

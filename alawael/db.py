@@ -339,21 +339,50 @@ def _index_fingerprint() -> str:
 INDEX_FINGERPRINT = _index_fingerprint()
 
 
+async def _collection_uuids(db: Db) -> dict[str, str]:
+    """The UUID of every collection that INDEXES gives indexes to (one listCollections).
+
+    A collection gets a new UUID whenever it is created again: dropped and restored
+    (`alawael restore --drop`, `mongorestore --drop`), or re-created by any tool."""
+    wanted = [name for name, models in INDEXES.items() if models]
+    uuids: dict[str, str] = {}
+    async for info in await db.list_collections(filter={"name": {"$in": wanted}}):
+        uuid = (info.get("info") or {}).get("uuid")
+        uuids[str(info["name"])] = uuid.hex() if isinstance(uuid, bytes) else str(uuid)
+    return uuids
+
+
 async def ensure_indexes(db: Db, *, force: bool = False) -> None:
     """Create the indexes unless this exact index set was already created in `db`.
 
     createIndexes is idempotent but costs a round trip per collection; a marker document
-    holding the fingerprint of INDEXES turns a routine worker start into one read. Changing
-    INDEXES changes the fingerprint, so new indexes are still created on the next start.
+    holding the fingerprint of INDEXES turns a routine worker start into two reads.
+    Changing INDEXES changes the fingerprint, so new indexes are still created on the next
+    start. The marker also records the UUIDs of the collections it vouches for: a marker
+    restored from a backup (or left behind when a collection was dropped and re-created)
+    names other UUIDs than the collections now present, so it is not trusted and the
+    indexes are created again. Without that, a restore without its indexes would serve
+    unindexed collections and TTL data that never expires.
     """
     marker = await db.meta.find_one({"_id": "indexes"})
-    if not force and marker is not None and marker.get("fingerprint") == INDEX_FINGERPRINT:
+    if (
+        not force
+        and marker is not None
+        and marker.get("fingerprint") == INDEX_FINGERPRINT
+        and marker.get("collections") == await _collection_uuids(db)
+    ):
         return
     for name, models in INDEXES.items():
         if models:
             await db[name].create_indexes(models)
     await db.meta.replace_one(
-        {"_id": "indexes"}, {"_id": "indexes", "fingerprint": INDEX_FINGERPRINT}, upsert=True
+        {"_id": "indexes"},
+        {
+            "_id": "indexes",
+            "fingerprint": INDEX_FINGERPRINT,
+            "collections": await _collection_uuids(db),
+        },
+        upsert=True,
     )
 
 

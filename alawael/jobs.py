@@ -30,6 +30,7 @@ from pymongo import ASCENDING
 
 from alawael import metrics
 from alawael.auth.permissions import Role
+from alawael.backup.job import scheduled_backup, scheduled_drill
 from alawael.context import Resources
 from alawael.db import INDEXES, Document
 
@@ -188,7 +189,7 @@ class JobSpec:
 def default_jobs(res: Resources) -> list[JobSpec]:
     s = res.settings
     cleanup = IntervalTrigger(seconds=s.jobs_cleanup_interval_seconds)
-    return [
+    jobs = [
         JobSpec(
             "expire_ttl",
             expire_ttl_documents,
@@ -207,6 +208,19 @@ def default_jobs(res: Resources) -> list[JobSpec]:
             CronTrigger(hour=s.jobs_daily_summary_hour, minute=0, timezone=UTC),
         ),
     ]
+    if s.backup_interval_hours > 0:
+        jobs.append(
+            JobSpec("backup", scheduled_backup, IntervalTrigger(hours=s.backup_interval_hours))
+        )
+    if s.backup_drill_interval_hours > 0:
+        jobs.append(
+            JobSpec(
+                "restore_drill",
+                scheduled_drill,
+                IntervalTrigger(hours=s.backup_drill_interval_hours),
+            )
+        )
+    return jobs
 
 
 # --- Leadership ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import ipaddress
 import os
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -140,6 +141,24 @@ ANALYTICS_BUFFERED = Gauge(
 )
 
 
+# --- Process and dependencies (sampled by alawael.process_metrics in every worker) ------
+PROCESS_MEMORY = Gauge(
+    "alawael_process_resident_memory_bytes",
+    "Resident memory of each worker process (one series per pid with several workers).",
+    multiprocess_mode="liveall",
+)
+PROCESS_MEMORY_LIMIT = Gauge(
+    "alawael_process_memory_limit_bytes",
+    "Memory the workers may use together: the cgroup limit, else the machine's RAM.",
+    multiprocess_mode="livemax",
+)
+REDIS_UP = Gauge(
+    "alawael_redis_up",
+    "1 when Redis answers a PING (or none is configured: in-process mode), else 0.",
+    multiprocess_mode="livemin",
+)
+
+
 # --- Hooks -------------------------------------------------------------------------------
 def count_error(source: str, code: str) -> None:
     ERRORS.labels(source, code).inc()
@@ -222,7 +241,7 @@ class _CacheRatio(Collector):
         yield ratio
 
 
-def render_metrics() -> bytes:
+def render_metrics(backup_dir: Path | None = None) -> bytes:
     path = multiprocess_dir()
     if path:
         from prometheus_client import multiprocess
@@ -233,6 +252,12 @@ def render_metrics() -> bytes:
         source = REGISTRY
     out = CollectorRegistry(auto_describe=False)
     out.register(_CacheRatio(source))
+    if backup_dir is not None:
+        from alawael.backup.status import BackupStatus
+
+        # Read from BACKUP_DIR at scrape time: backups and drills run by the job runner in
+        # another worker, or by the CLI, show the same way, and survive restarts.
+        out.register(BackupStatus(backup_dir))
     return generate_latest(out)
 
 
@@ -268,7 +293,8 @@ async def metrics_endpoint(request: Request) -> Response:
         if settings.is_production and settings.metrics_token is None:
             return PlainTextResponse("forbidden: set METRICS_TOKEN to scrape\n", status_code=403)
         return PlainTextResponse("forbidden\n", status_code=403)
-    return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
+    backup_dir = request.app.state.settings.backup_dir
+    return Response(render_metrics(backup_dir), media_type=CONTENT_TYPE_LATEST)
 
 
 def mark_worker_dead(pid: int | None = None) -> None:

@@ -32,6 +32,7 @@ from alawael.events import EventHub, MemoryEventHub
 from alawael.events_redis import RedisEventHub
 from alawael.graphql_app import ERPGraphQL
 from alawael.jobs import jobs_subsystem
+from alawael.process_metrics import process_metrics_subsystem
 from alawael.protect.hardening import HardeningMiddleware
 from alawael.protect.ratelimit import RateLimiter, RateLimitMiddleware
 from alawael.rest import health
@@ -48,6 +49,7 @@ SUBSYSTEMS: list[Subsystem] = []
 SUBSYSTEMS.append(admin_bootstrap)  # the first admin, from ADMIN_EMAIL / ADMIN_PASSWORD
 SUBSYSTEMS.append(analytics_subsystem)  # batched API analytics writer (flushed on exit)
 SUBSYSTEMS.append(jobs_subsystem)  # scheduled jobs, one runner across workers
+SUBSYSTEMS.append(process_metrics_subsystem)  # worker memory and Redis reachability
 
 
 class RequestIdMiddleware:

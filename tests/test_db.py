@@ -65,6 +65,21 @@ async def test_index_marker_skips_work_until_the_index_set_changes(
     assert "sku_unique" in await resources.db.products.index_information()
 
 
+async def test_a_restored_index_marker_is_not_trusted(resources: Resources) -> None:
+    """A backup holds the `meta` marker; restored over re-created collections without their
+    indexes (say `mongorestore --noIndexRestore`), it must not make a start skip creating
+    them: the marker names the UUIDs of the collections it vouched for."""
+    await ensure_indexes(resources.db)
+    marker = await resources.db.meta.find_one({"_id": "indexes"})
+    assert marker is not None
+    await resources.db.sessions.drop()  # a restore re-creates the collection...
+    await resources.db.sessions.insert_one({"_id": "s", "expireAt": datetime.now(UTC)})
+    await resources.db.meta.replace_one({"_id": "indexes"}, marker)  # ...and the marker
+    await ensure_indexes(resources.db)
+    sessions = await resources.db.sessions.index_information()
+    assert sessions["ttl_expire_at"]["expireAfterSeconds"] == 0
+
+
 def test_embedded_config_turns_the_ttl_sweeper_off() -> None:
     """SecantusDB's sweeper stalls every query once a minute (it decodes every document of
     every TTL collection under its storage lock); our database runs without it."""
