@@ -40,6 +40,7 @@ IDLE_PING_SECONDS = 10.0
 READ_TIMEOUT_SECONDS = 1.0
 BACKOFF_INITIAL_SECONDS = 0.1
 BACKOFF_MAX_SECONDS = 5.0
+CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 class RedisEventHub(LocalDelivery):
@@ -62,8 +63,11 @@ class RedisEventHub(LocalDelivery):
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Bounded: a cancellation can still be lost inside redis-py (see _read); the
+            # process must be able to stop anyway.
+            done, _ = await asyncio.wait({task}, timeout=CLOSE_TIMEOUT_SECONDS)
+            if not done:
+                log.warning("event hub listener did not stop within %ss", CLOSE_TIMEOUT_SECONDS)
         await self._drop_pubsub()
         self.fanout.clear()
 
@@ -140,7 +144,14 @@ class RedisEventHub(LocalDelivery):
     async def _read(self, pubsub: PubSub) -> None:
         last_seen = time.monotonic()
         pinged = False
+        task = asyncio.current_task()
         while True:
+            # On Python 3.11 a cancellation that lands as get_message's own timeout expires
+            # comes back as that timeout (asyncio.timeout's race, fixed in 3.12), which
+            # redis-py answers with None: without this check the loop would read on, and
+            # close() (a short CLI command's exit) would wait for it forever.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             message = await pubsub.get_message(
                 ignore_subscribe_messages=True, timeout=READ_TIMEOUT_SECONDS
             )

@@ -131,3 +131,35 @@ async def test_redis_hub_reconnects_and_the_same_subscriber_keeps_receiving(
     finally:
         await hub.close()
         await client.aclose()
+
+
+class _CancellationSwallowingPubSub:
+    """What redis-py's PubSub does when a cancellation lands as get_message's own timeout
+    expires (Python 3.11's asyncio.timeout race): the cancellation comes back as a timeout,
+    and the timeout as None."""
+
+    async def get_message(self, **_: object) -> None:
+        try:
+            await asyncio.sleep(0.02)
+        except asyncio.CancelledError:
+            return None
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+
+async def test_the_listener_stops_even_when_redis_py_swallows_the_cancellation(
+    mongo_uri: str, redis_url: str
+) -> None:
+    """A short CLI command with REDIS_URL set sometimes hung at exit in the listener's read
+    loop: close() waited for a task whose cancellation had been swallowed."""
+    client = Redis.from_url(redis_url)
+    hub = RedisEventHub(client, make_settings(mongo_uri))
+    task = asyncio.create_task(hub._read(_CancellationSwallowingPubSub()))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert task in done
+    assert task.cancelled()
+    await client.aclose()
