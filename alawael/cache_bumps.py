@@ -19,6 +19,7 @@ from pymongo.errors import PyMongoError
 
 from alawael.cache import Cache, CacheStats
 from alawael.db import Db
+from alawael.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,4 @@ async def following_bumps(db: Db, cache: Cache) -> AsyncIterator[None]:
     finally:
         stop.set()
         # One poll at most is in flight; bounded in case the database hangs.
-        done, _ = await asyncio.wait({task}, timeout=5)
-        if not done:
-            task.cancel()
+        await stop_task(task)

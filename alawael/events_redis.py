@@ -33,6 +33,7 @@ from alawael.config import Settings
 from alawael.events import Event, LocalDelivery
 from alawael.realtime.fanout import LocalFanout
 from alawael.realtime.metrics import EVENT_HUB_RECONNECTS, EVENTS_PUBLISH_FAILED
+from alawael.tasks import stop_task
 
 log = logging.getLogger("alawael.events")
 
@@ -62,12 +63,8 @@ class RedisEventHub(LocalDelivery):
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            # Bounded: a cancellation can still be lost inside redis-py (see _read); the
-            # process must be able to stop anyway.
-            done, _ = await asyncio.wait({task}, timeout=CLOSE_TIMEOUT_SECONDS)
-            if not done:
-                log.warning("event hub listener did not stop within %ss", CLOSE_TIMEOUT_SECONDS)
+            # Bounded, and cancelled again if redis-py lost a cancellation (see _read).
+            await stop_task(task, within=CLOSE_TIMEOUT_SECONDS)
         await self._drop_pubsub()
         self.fanout.clear()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from alawael import metrics
 from alawael.context import Resources
+from alawael.tasks import stop_task
 
 SAMPLE_SECONDS = 5.0
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -70,6 +71,4 @@ async def process_metrics_subsystem(res: Resources) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)

@@ -39,6 +39,7 @@ from alawael.rest import health
 from alawael.rest.errors import EXCEPTION_HANDLERS
 from alawael.rest.routes import routes as rest_routes
 from alawael.schema import build_schema
+from alawael.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +153,7 @@ async def open_resources(settings: Settings, *, cli: bool = False) -> AsyncItera
                 await stack.enter_async_context(subsystem(res))
             yield res
     finally:
-        index_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await index_task
+        await stop_task(index_task)
         await res.events.close()
         await res.cache.close()
         if redis is not None:

@@ -23,6 +23,7 @@ from pymongo.errors import PyMongoError
 from alawael.context import Resources
 from alawael.db import INDEXES
 from alawael.errors import AppError
+from alawael.tasks import stop_task
 
 log = logging.getLogger(__name__)
 # Operators watch this logger (it always logs, whatever LOG_LEVEL says).
@@ -80,7 +81,4 @@ async def admin_bootstrap(res: Resources) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)
