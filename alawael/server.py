@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -53,6 +54,12 @@ SUBSYSTEMS.append(jobs_subsystem)  # scheduled jobs, one runner across workers
 SUBSYSTEMS.append(process_metrics_subsystem)  # worker memory and Redis reachability
 
 
+# What a client-sent X-Request-ID may look like: UUIDs, trace ids and the like. It is written
+# into logs, Sentry and the audit trail, so anything else (markup, quotes, control or
+# non-ASCII characters, a 10 KB value) is replaced by an id of ours.
+REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
 class RequestIdMiddleware:
     """Accepts `X-Request-ID` (if sane) or makes one; stores it on the scope and returns it."""
 
@@ -64,7 +71,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        rid = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
 
         async def send_with_id(message: Message) -> None:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
+
 import httpx
+import pytest
 
 from alawael import __version__
 
@@ -35,3 +38,31 @@ async def test_unknown_route_uses_the_json_error_shape(client: httpx.AsyncClient
     response = await client.get("/api/nope")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "<script>alert(1)</script>",
+        "a b",
+        "x" * 65,
+        'id"; DROP',
+        "ûnicode",
+        "-starts-with-dash",
+        "tab\there",
+    ],
+)
+async def test_a_request_id_that_is_not_an_id_is_replaced(
+    client: httpx.AsyncClient, sent: str
+) -> None:
+    """X-Request-ID lands in logs, Sentry and the audit trail: only id-like values pass."""
+    response = await client.get("/healthz", headers={"X-Request-ID": sent.encode("utf-8")})
+    returned = response.headers["x-request-id"]
+    assert returned != sent
+    assert re.fullmatch(r"[0-9a-f]{32}", returned)
+
+
+async def test_trace_style_request_ids_pass_through(client: httpx.AsyncClient) -> None:
+    for sent in ("3f2b6c1e-9d4a-4a7b-8c1d-2e5f6a7b8c9d", "00-4bf92f3577b34da6-01", "svc.a:42_x"):
+        response = await client.get("/healthz", headers={"X-Request-ID": sent})
+        assert response.headers["x-request-id"] == sent
