@@ -150,7 +150,7 @@ async def low_stock_notifications(res: Resources) -> dict[str, Any]:
 
 async def daily_sales_summary(res: Resources, *, today: datetime | None = None) -> dict[str, Any]:
     """Yesterday's (UTC) revenue and order count, to every active manager and admin."""
-    from alawael.schema.scalars import cents_to_decimal
+    from alawael.money import cents_to_decimal
     from alawael.services.analytics import Granularity, sales_summary
     from alawael.services.notifications import NotificationType, notify
 

@@ -177,8 +177,7 @@ def install_hooks() -> None:
     if _installed:
         return
     _installed = True
-    from alawael.loaders.base import observe_batches
-    from alawael.schema.errors import observe_errors
+    from alawael.observers import observe_batches, observe_errors
 
     observe_batches(observe_batch)
     observe_errors(count_error)

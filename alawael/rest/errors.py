@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from alawael.errors import AppError, ErrorCode
-from alawael.schema.errors import UNAVAILABLE_ERRORS, report_error
+from alawael.errors import UNAVAILABLE_ERRORS, AppError, ErrorCode
+from alawael.observers import report_error
 
 log = logging.getLogger("alawael.errors")
 

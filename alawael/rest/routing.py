@@ -32,8 +32,8 @@ from alawael.errors import AppError, BadUserInput, ErrorCode, Forbidden, NotFoun
 from alawael.protect.injection import reject_operators
 from alawael.rest.errors import unexpected_error_handler
 from alawael.rest.models import PageMeta, PageQuery
-from alawael.schema.node import from_global_id
 from alawael.services.pagination import Page, PageArgs
+from alawael.shared.ids import from_global_id
 
 # Who may call: "anonymous" endpoints ignore any token (login, refresh: a stale access
 # token must not block getting a new one); "public" ones use a good token (managers see
