@@ -192,7 +192,9 @@ def cmd_promote_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
-    from alawael.schema import schema
+    from alawael.schema.build import exported_schema
+
+    schema = exported_schema()
 
     sdl = schema.as_str().rstrip() + "\n"
     if args.check:

@@ -20,7 +20,7 @@ from alawael.errors import AppError
 from alawael.operation_cache import OperationCacheMixin
 from alawael.protect.graphql_http import GraphQLHTTPProtocol
 from alawael.realtime.websocket import LegacyWSHandler, TextWebSocketAdapter, TransportWSHandler
-from alawael.schema import ErrorSchema
+from alawael.schema.build import ErrorSchema
 
 
 # GraphQLHTTPProtocol: media types and status codes, GET/405, persisted queries and the

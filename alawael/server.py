@@ -38,7 +38,7 @@ from alawael.protect.ratelimit import RateLimiter, RateLimitMiddleware
 from alawael.rest import health
 from alawael.rest.errors import EXCEPTION_HANDLERS
 from alawael.rest.routes import routes as rest_routes
-from alawael.schema import build_schema
+from alawael.schema.build import build_schema
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,10 @@ from alawael.context import Context, Resources
 from alawael.db import EmbeddedMongo
 from alawael.loaders.orders import OrderByIdLoader
 from alawael.realtime import fanout
-from alawael.schema import schema
+from alawael.schema.build import exported_schema
 from alawael.server import open_resources
+
+schema = exported_schema()
 
 QUERY = "subscription { orderPlaced { id number status total customer { email } } }"
 
