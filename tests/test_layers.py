@@ -21,7 +21,8 @@ print(" ".join(loaded))
 
 
 @pytest.mark.parametrize(
-    "module", ["alawael.rest.routes", "alawael.jobs", "alawael.metrics", "alawael.services.orders"]
+    "module",
+    ["alawael.rest.routes", "alawael.jobs", "alawael.infra.metrics", "alawael.services.orders"],
 )
 def test_module_loads_no_graphql(module: str) -> None:
     out = subprocess.run(

@@ -20,9 +20,9 @@ from collections.abc import AsyncIterator
 
 from pymongo.errors import PyMongoError
 
-from alawael.context import Resources
-from alawael.db import INDEXES
-from alawael.errors import AppError
+from alawael.infra.db import INDEXES
+from alawael.infra.resources import Resources
+from alawael.shared.errors import AppError
 
 log = logging.getLogger(__name__)
 # Operators watch this logger (it always logs, whatever LOG_LEVEL says).

@@ -8,8 +8,8 @@ from typing import Any
 from aiodataloader import DataLoader
 from bson import ObjectId
 
-from alawael.db import Db, Document
-from alawael.observers import BatchObserver, observe_batches, report_batch
+from alawael.infra.db import Db, Document
+from alawael.infra.observers import BatchObserver, observe_batches, report_batch
 
 # (collection, batch size) goes to the observers after each batch: the metrics module counts
 # them. Re-exported for callers that registered here before the hooks moved.

@@ -8,9 +8,9 @@ from typing import Any, Protocol
 from bson import ObjectId
 from strawberry.types import Info
 
-from alawael.errors import BadUserInput
 from alawael.services import audit
 from alawael.services.pagination import Page, PageArgs
+from alawael.shared.errors import BadUserInput
 from alawael.shared.ids import from_global_id
 
 

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from strawberry.types import Info
 
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.services import orders
 from alawael.services.orders import OrderStatus
 from alawael.services.pagination import Page, PageArgs

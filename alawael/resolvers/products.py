@@ -8,11 +8,11 @@ from typing import Protocol
 
 from strawberry.types import Info
 
-from alawael.db import Document
-from alawael.money import optional_cents
+from alawael.infra.db import Document
 from alawael.services import products
 from alawael.services.pagination import Page, PageArgs
 from alawael.shared.ids import from_global_id
+from alawael.shared.money import optional_cents
 
 # The shapes these resolvers read from alawael.schema.products' inputs, declared here so that
 # resolvers never import the schema modules that import them (no cycle). Create and update

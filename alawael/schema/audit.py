@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.resolvers import audit as r
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.node import to_global_id

@@ -21,8 +21,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from alawael.errors import UNAVAILABLE_ERRORS, AppError, ErrorCode
-from alawael.observers import report_error
+from alawael.infra.observers import report_error
+from alawael.shared.errors import UNAVAILABLE_ERRORS, AppError, ErrorCode
 
 log = logging.getLogger("alawael.errors")
 

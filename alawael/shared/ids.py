@@ -8,7 +8,7 @@ import binascii
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from alawael.errors import BadUserInput
+from alawael.shared.errors import BadUserInput
 
 
 def to_global_id(type_name: str, oid: ObjectId | str) -> str:
