@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from alawael.config import Settings, load_settings
-from alawael.context import Resources
+from alawael.infra.resources import Resources
 
 
 def _settings_or_exit(**overrides: object) -> Settings:
@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from alawael.db import EmbeddedMongo, running_embedded_uri
+    from alawael.infra.db import EmbeddedMongo, running_embedded_uri
 
     settings = _settings_or_exit()
     if args.workers > 1 and not settings.redis_url:
@@ -124,7 +124,7 @@ def _with_resources(fn: Callable[[Resources], Awaitable[int]], *, indexes: bool 
 
     async def run() -> int:
         async with open_resources(settings, cli=True) as res:
-            from alawael.db import ensure_indexes
+            from alawael.infra.db import ensure_indexes
 
             if indexes:
                 await ensure_indexes(res.db)
@@ -134,8 +134,8 @@ def _with_resources(fn: Callable[[Resources], Awaitable[int]], *, indexes: bool 
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from alawael.errors import AppError
-    from alawael.seed import seed_database
+    from alawael.devtools.seed import seed_database
+    from alawael.shared.errors import AppError
 
     async def run(res: Resources) -> int:
         try:
@@ -156,8 +156,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    from alawael.errors import AppError
     from alawael.services.users import create_admin
+    from alawael.shared.errors import AppError
 
     async def run(res: Resources) -> int:
         try:
@@ -172,8 +172,8 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_promote_admin(args: argparse.Namespace) -> int:
-    from alawael.errors import AppError
     from alawael.services.users import promote_admin
+    from alawael.shared.errors import AppError
 
     async def run(res: Resources) -> int:
         try:
@@ -192,7 +192,9 @@ def cmd_promote_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
-    from alawael.schema import schema
+    from alawael.schema.build import exported_schema
+
+    schema = exported_schema()
 
     sdl = schema.as_str().rstrip() + "\n"
     if args.check:
@@ -215,8 +217,8 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from alawael.backup.dump import dump_database
-    from alawael.backup.layout import backup_id
+    from alawael.infra.backup.dump import dump_database
+    from alawael.infra.backup.layout import backup_id
 
     async def run(res: Resources) -> int:
         root = res.settings.backup_dir
@@ -239,8 +241,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from alawael.backup.restore import RestoreError, restore_backup
-    from alawael.seed import CACHE_SCOPES
+    from alawael.devtools.seed import CACHE_SCOPES
+    from alawael.infra.backup.restore import RestoreError, restore_backup
 
     async def run(res: Resources) -> int:
         try:
@@ -270,7 +272,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_restore_drill(args: argparse.Namespace) -> int:
-    from alawael.backup.drill import restore_drill
+    from alawael.infra.backup.drill import restore_drill
 
     async def run(res: Resources) -> int:
         root = Path(args.backup_dir) if args.backup_dir else res.settings.backup_dir

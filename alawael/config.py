@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     release: str | None = None
 
     # --- MongoDB -----------------------------------------------------------------------
-    # Unset: an embedded SecantusDB server is started as a child process (see db.py).
+    # Unset: an embedded SecantusDB server is started as a child process (see infra/db.py).
     mongodb_uri: str | None = None
     mongodb_db: str = "alawael"
     embedded_db_path: Path = Path("var/db")
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     analytics_cache_ttl_seconds: int = Field(default=3600, ge=1)
     # After a Redis error the cache reads around Redis for this long (circuit breaker).
     cache_redis_retry_seconds: float = Field(default=1.0, ge=0)
-    # Whole-operation result cache for order/catalogue queries (alawael.operation_cache):
+    # Whole-operation result cache for order/catalogue queries (alawael.schema.operation_cache):
     # the dashboard's cost is resolving ~1,600 fields, which only a whole-result cache
     # removes. Same generation-based invalidation as the resolver cache.
     operation_cache: bool = True
@@ -148,7 +148,7 @@ class Settings(BaseSettings):
     jobs_ttl_interval_seconds: float = Field(default=60.0, gt=0)
     jobs_daily_summary_hour: int = Field(default=6, ge=0, le=23)  # UTC hour of the summary
 
-    # --- Backups (alawael.backup) --------------------------------------------------------
+    # --- Backups (alawael.infra.backup) --------------------------------------------------------
     # Scheduled logical backups by the job runner into BACKUP_DIR/<UTC id>/; 0 turns them off.
     backup_dir: Path = Path("var/backups")
     backup_interval_hours: float = Field(default=1.0, ge=0)

@@ -1,10 +1,9 @@
-"""Shared resources (built once per worker in the lifespan) and the per-request Context."""
+"""The per-request Context; the worker's Resources (alawael.infra.resources) re-exported."""
 
 from __future__ import annotations
 
-import time
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -12,34 +11,16 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from alawael.auth.permissions import Actor
-from alawael.cache import Cache
 from alawael.config import Settings
-from alawael.db import Db, Document
-from alawael.errors import AppError
-from alawael.events import EventHub
+from alawael.infra.db import Db
+from alawael.infra.resources import Resources
+from alawael.shared.errors import AppError
+
+__all__ = ["OPERATION_LOADERS", "Context", "Resources"]
 
 if TYPE_CHECKING:
-    from pymongo import AsyncMongoClient
-    from redis.asyncio import Redis
-
     from alawael.auth.socket_identity import SocketIdentity
     from alawael.loaders import Loaders
-
-
-@dataclass
-class Resources:
-    """Clients and hubs of one worker. Created in the lifespan, reached through the context:
-    no module-level connections, no hidden state between workers."""
-
-    settings: Settings
-    client: AsyncMongoClient[Document]
-    db: Db
-    cache: Cache
-    events: EventHub
-    redis: Redis | None = None
-    started_at: float = field(default_factory=time.time)
-    mongo_mode: str = "external"  # "external" or "embedded"
-    extras: dict[str, Any] = field(default_factory=dict)  # optional subsystems by name
 
 
 # The loaders of the operation or subscription event running in this task. A WebSocket's

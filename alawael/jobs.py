@@ -28,11 +28,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from pymongo import ASCENDING
 
-from alawael import metrics
 from alawael.auth.permissions import Role
-from alawael.backup.job import scheduled_backup, scheduled_drill
-from alawael.context import Resources
-from alawael.db import INDEXES, Document
+from alawael.infra import metrics
+from alawael.infra.backup.job import scheduled_backup, scheduled_drill
+from alawael.infra.db import INDEXES, Document
+from alawael.infra.resources import Resources
 
 log = logging.getLogger("alawael.jobs")
 
@@ -79,7 +79,7 @@ async def expire_ttl_documents(
 ) -> dict[str, Any]:
     """Delete what the TTL indexes say has expired, as mongod's TTL monitor would.
 
-    The embedded database's own sweeper is off (alawael.db.EMBEDDED_TTL_SWEEP_SECONDS): it
+    The embedded database's own sweeper is off (alawael.infra.db.EMBEDDED_TTL_SWEEP_SECONDS): it
     decodes every document of every TTL collection under its storage lock, stalling all
     queries once a minute. Here each batch is one range read on the TTL index (oldest
     first, `_id` only) and one delete by `_id`, so other requests interleave between
@@ -150,9 +150,9 @@ async def low_stock_notifications(res: Resources) -> dict[str, Any]:
 
 async def daily_sales_summary(res: Resources, *, today: datetime | None = None) -> dict[str, Any]:
     """Yesterday's (UTC) revenue and order count, to every active manager and admin."""
-    from alawael.schema.scalars import cents_to_decimal
     from alawael.services.analytics import Granularity, sales_summary
     from alawael.services.notifications import NotificationType, notify
+    from alawael.shared.money import cents_to_decimal
 
     now = today or datetime.now(UTC)
     end = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -19,28 +19,28 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alawael import metrics
-from alawael.access_log import AccessLogMiddleware, WebSocketRegistry
-from alawael.analytics_writer import analytics_subsystem
 from alawael.auth.bootstrap import admin_bootstrap
-from alawael.cache import Cache, MemoryCache, NullCache
-from alawael.cache_bumps import AnnouncingCache, following_bumps
-from alawael.cache_redis import RedisCache
 from alawael.config import Settings, load_settings
-from alawael.context import Resources
-from alawael.db import EmbeddedMongo, ensure_indexes, make_client, running_embedded_uri
-from alawael.events import EventHub, MemoryEventHub
-from alawael.events_redis import RedisEventHub
-from alawael.graphql_app import ERPGraphQL
+from alawael.infra import metrics
+from alawael.infra.access_log import AccessLogMiddleware, WebSocketRegistry
+from alawael.infra.analytics_writer import analytics_subsystem
+from alawael.infra.cache import Cache, MemoryCache, NullCache
+from alawael.infra.cache_bumps import AnnouncingCache, following_bumps
+from alawael.infra.cache_redis import RedisCache
+from alawael.infra.db import EmbeddedMongo, ensure_indexes, make_client, running_embedded_uri
+from alawael.infra.events import EventHub, MemoryEventHub
+from alawael.infra.events_redis import RedisEventHub
+from alawael.infra.process_metrics import process_metrics_subsystem
+from alawael.infra.resources import Resources
+from alawael.infra.tasks import stop_task
 from alawael.jobs import jobs_subsystem
-from alawael.process_metrics import process_metrics_subsystem
 from alawael.protect.hardening import HardeningMiddleware
 from alawael.protect.ratelimit import RateLimiter, RateLimitMiddleware
 from alawael.rest import health
 from alawael.rest.errors import EXCEPTION_HANDLERS
 from alawael.rest.routes import routes as rest_routes
-from alawael.schema import build_schema
-from alawael.tasks import stop_task
+from alawael.schema.app import ERPGraphQL
+from alawael.schema.build import build_schema
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ async def open_resources(settings: Settings, *, cli: bool = False) -> AsyncItera
 
     `cli`: a command-line process (seed, create-admin) rather than a server worker. Without
     Redis its cache bumps are announced through MongoDB, and a server worker follows them
-    (alawael.cache_bumps), so what the CLI writes shows in the running server at once."""
+    (alawael.infra.cache_bumps), so what the CLI writes shows in the running server at once."""
     embedded: EmbeddedMongo | None = None
     uri = settings.mongodb_uri
     mode = "embedded" if settings.embedded_db_running else "external"
@@ -200,7 +200,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from alawael.shutdown import install_going_away
+        from alawael.infra.shutdown import install_going_away
 
         metrics.install_hooks()
         async with open_resources(settings) as res:
@@ -224,11 +224,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     routes.append(Route("/metrics", metrics.metrics_endpoint, methods=["GET"]))
     if settings.env.value == "test":
-        from alawael import testing_routes
+        from alawael.devtools import testing_routes
 
         routes.extend(testing_routes.routes)
-    if os.environ.get("BENCH_ROUTES") == "1":  # `make bench` only (alawael.bench_routes)
-        from alawael import bench_routes
+    if os.environ.get("BENCH_ROUTES") == "1":  # `make bench` only (alawael.devtools.bench_routes)
+        from alawael.devtools import bench_routes
 
         routes.extend(bench_routes.routes())
     websockets = WebSocketRegistry()
@@ -270,7 +270,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def app_factory() -> Starlette:
     """Entry point for `uvicorn --factory alawael.server:app_factory` (and for workers)."""
-    from alawael.observability import configure_logging, init_sentry
+    from alawael.infra.observability import configure_logging, init_sentry
 
     settings = load_settings()
     configure_logging(settings)

@@ -27,11 +27,13 @@ from bson import ObjectId
 from alawael.auth.permissions import Actor, Role
 from alawael.config import Settings
 from alawael.context import Context, Resources
-from alawael.db import EmbeddedMongo
+from alawael.infra.db import EmbeddedMongo
 from alawael.loaders.orders import OrderByIdLoader
 from alawael.realtime import fanout
-from alawael.schema import schema
+from alawael.schema.build import exported_schema
 from alawael.server import open_resources
+
+schema = exported_schema()
 
 QUERY = "subscription { orderPlaced { id number status total customer { email } } }"
 

@@ -27,7 +27,7 @@ from pymongo import MongoClient
 from alawael.auth.permissions import Role
 from alawael.auth.tokens import issue_access_token
 from alawael.config import Settings
-from alawael.db import EmbeddedMongo, free_port
+from alawael.infra.db import EmbeddedMongo, free_port
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_CORE = "0"

@@ -22,8 +22,8 @@ from alawael.auth.permissions import Role
 from alawael.auth.sessions import create_session
 from alawael.auth.tokens import issue_access_token
 from alawael.config import Settings
-from alawael.db import EmbeddedMongo
-from alawael.seed import seed_database
+from alawael.devtools.seed import seed_database
+from alawael.infra.db import EmbeddedMongo
 from alawael.server import create_app
 from bench.dashboard import DASHBOARD, body
 

@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 
 from alawael.config import Settings
 from alawael.context import Resources
-from alawael.db import EmbeddedMongo
+from alawael.infra.db import EmbeddedMongo
 from alawael.server import create_app
 
 REDIS_TEST_DB = 13

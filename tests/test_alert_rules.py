@@ -61,7 +61,7 @@ def _named_metrics(text: str) -> set[str]:
 async def metrics_text(settings: Settings, tmp_path: Path) -> str:
     app: Starlette = create_app(settings.model_copy(update={"backup_dir": tmp_path}))
     async with app.router.lifespan_context(app):
-        from alawael.process_metrics import sample
+        from alawael.infra.process_metrics import sample
 
         await sample(app.state.resources)  # what the worker's sampler sets every few seconds
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import AutoReconnect
 from starlette.applications import Starlette
 
-from alawael.analytics_writer import AnalyticsWriter
+from alawael.infra.analytics_writer import AnalyticsWriter
 from alawael.server import create_app
 from tests.conftest import make_settings
 

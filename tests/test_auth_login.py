@@ -14,10 +14,10 @@ from alawael.auth import passwords
 from alawael.auth.permissions import Role
 from alawael.config import Settings
 from alawael.context import Resources
-from alawael.errors import RateLimited, Unauthenticated
-from alawael.http import client_ip
+from alawael.infra.http import client_ip
 from alawael.server import create_app
 from alawael.services import users
+from alawael.shared.errors import RateLimited, Unauthenticated
 from tests.conftest import make_settings
 
 REGISTER = """

@@ -15,9 +15,9 @@ import pytest
 from alawael.auth.permissions import Role
 from alawael.auth.sessions import SessionChecks
 from alawael.context import Resources
-from alawael.errors import Unauthenticated
 from alawael.server import create_app
 from alawael.services import users
+from alawael.shared.errors import Unauthenticated
 from tests.conftest import make_settings
 
 LOGIN = """

@@ -23,9 +23,9 @@ from alawael.auth.permissions import Role
 from alawael.auth.tokens import decode_access_token, issue_access_token
 from alawael.config import Settings
 from alawael.context import Resources
-from alawael.errors import Unauthenticated
 from alawael.server import create_app
 from alawael.services import users
+from alawael.shared.errors import Unauthenticated
 from tests.conftest import make_settings
 
 ME = "{ me { email role } }"

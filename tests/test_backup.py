@@ -16,11 +16,11 @@ from bson import BSON, Binary, Decimal128, Int64, ObjectId
 from bson.raw_bson import RawBSONDocument
 from pymongo import AsyncMongoClient
 
-from alawael.backup.dump import dump_database, raw_collection
-from alawael.backup.layout import Manifest, iter_bson, read_metadata
-from alawael.backup.restore import RestoreError, restore_backup
 from alawael.context import Resources
-from alawael.db import Db, Document, ensure_indexes
+from alawael.infra.backup.dump import dump_database, raw_collection
+from alawael.infra.backup.layout import Manifest, iter_bson, read_metadata
+from alawael.infra.backup.restore import RestoreError, restore_backup
+from alawael.infra.db import Db, Document, ensure_indexes
 from tests.support.polling import eventually
 
 NOW = datetime.now(UTC)
@@ -128,7 +128,7 @@ async def test_a_backup_under_write_load_restores_every_document_and_index_ident
     await eventually(lambda: moved(during + 20), what="the writer went on after the dump")
     stop.set()
     await writer
-    assert manifest.consistency == "transaction"  # SecantusDB: see alawael.backup.dump
+    assert manifest.consistency == "transaction"  # SecantusDB: see alawael.infra.backup.dump
 
     # One point in time: the two stock counters and the move log agree in the dump.
     dumped = {
@@ -208,7 +208,7 @@ async def test_restore_refuses_a_damaged_backup_and_a_non_empty_target(
 async def test_verify_reports_a_database_that_differs_from_the_backup(
     resources: Resources, tmp_path: Path, scratch: str
 ) -> None:
-    from alawael.backup.restore import verify_database
+    from alawael.infra.backup.restore import verify_database
 
     await _fill(resources.db)
     manifest = await dump_database(resources.client, resources.db.name, tmp_path / "b")

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alawael.backup.drill import restore_drill
-from alawael.backup.dump import dump_database
-from alawael.backup.job import scheduled_backup
-from alawael.backup.layout import MANIFEST, backup_id, completed_backups
-from alawael.backup.retention import Retention, backups_to_keep, prune
-from alawael.backup.status import BackupStatus
 from alawael.context import Resources
+from alawael.infra.backup.drill import restore_drill
+from alawael.infra.backup.dump import dump_database
+from alawael.infra.backup.job import scheduled_backup
+from alawael.infra.backup.layout import MANIFEST, backup_id, completed_backups
+from alawael.infra.backup.retention import Retention, backups_to_keep, prune
+from alawael.infra.backup.status import BackupStatus
 from alawael.jobs import JobSpec, default_jobs, run_once
 
 T0 = datetime(2026, 12, 4, 19, 30, tzinfo=UTC)

@@ -13,10 +13,10 @@ import pytest
 import redis as redis_sync
 from redis.asyncio import Redis
 
-from alawael.cache import MemoryCache, NullCache
-from alawael.cache_redis import RedisCache
 from alawael.config import Settings
 from alawael.context import Resources
+from alawael.infra.cache import MemoryCache, NullCache
+from alawael.infra.cache_redis import RedisCache
 from alawael.server import create_app
 from tests.conftest import make_settings
 from tests.support.redis_server import RedisServer
@@ -275,7 +275,7 @@ async def test_memory_cache_drops_dead_generations_by_age(monkeypatch: pytest.Mo
     """Each write bumps a generation, so a cached read is stored again under a new key and
     the old key is never read again: those must go once expired, not only when 10,000
     have piled up (the in-process worker grew ~16 MB a minute under a write mix)."""
-    import alawael.cache as cache_module
+    import alawael.infra.cache as cache_module
 
     clock = [1000.0]
     monkeypatch.setattr(cache_module.time, "monotonic", lambda: clock[0])

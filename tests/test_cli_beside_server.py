@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from alawael.seed import ADMIN_EMAIL, DEMO_PASSWORD
+from alawael.devtools.seed import ADMIN_EMAIL, DEMO_PASSWORD
 from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.slow

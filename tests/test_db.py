@@ -9,7 +9,7 @@ import pytest
 from pymongo import MongoClient
 
 from alawael.context import Resources
-from alawael.db import (
+from alawael.infra.db import (
     EMBEDDED_TTL_SWEEP_SECONDS,
     INDEXES,
     EmbeddedMongo,
@@ -54,7 +54,7 @@ async def test_indexes_are_created_idempotently(resources: Resources) -> None:
 async def test_index_marker_skips_work_until_the_index_set_changes(
     resources: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import alawael.db as db_module
+    import alawael.infra.db as db_module
 
     await ensure_indexes(resources.db)
     await resources.db.products.drop_indexes()

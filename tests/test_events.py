@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from alawael.events import MemoryEventHub
-from alawael.events_redis import RedisEventHub
-from alawael.realtime.fanout import Delivery, SlowConsumer
+from alawael.infra.events import MemoryEventHub
+from alawael.infra.events_redis import RedisEventHub
+from alawael.infra.fanout import Delivery, SlowConsumer
 from tests.conftest import make_settings
 from tests.support.redis_server import RedisServer
 

@@ -18,11 +18,11 @@ from pymongo.monitoring import (
 )
 
 from alawael.auth.permissions import Actor, Role
-from alawael.cache import MemoryCache
 from alawael.config import Settings
 from alawael.context import Resources
-from alawael.db import Document, make_client
-from alawael.events import MemoryEventHub
+from alawael.infra.cache import MemoryCache
+from alawael.infra.db import Document, make_client
+from alawael.infra.events import MemoryEventHub
 from alawael.loaders.notifications import NotificationsByUserIdLoader
 from alawael.loaders.orders import OrderByIdLoader, OrdersByUserIdLoader
 from alawael.loaders.products import ProductByIdLoader

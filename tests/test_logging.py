@@ -17,7 +17,7 @@ from alawael.auth.permissions import Role
 from alawael.auth.sessions import create_session
 from alawael.auth.tokens import issue_access_token
 from alawael.context import Resources
-from alawael.observability import SECURITY_LOGGER, JsonFormatter, configure_logging
+from alawael.infra.observability import SECURITY_LOGGER, JsonFormatter, configure_logging
 from tests.conftest import make_settings
 from tests.support.graphql import make_user
 from tests.support.polling import wait_until

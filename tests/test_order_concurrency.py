@@ -16,9 +16,9 @@ import pytest
 
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
-from alawael.errors import InsufficientStock
 from alawael.schema.node import to_global_id
 from alawael.services import orders, products
+from alawael.shared.errors import InsufficientStock
 from tests.support.graphql import execute, make_user
 
 PLACE = """

@@ -8,8 +8,8 @@ import bson
 import pytest
 from bson import ObjectId
 
-from alawael.errors import BadUserInput
 from alawael.services.pagination import decode_cursor, encode_cursor
+from alawael.shared.errors import BadUserInput
 
 
 def _raw(doc: dict[str, object]) -> str:

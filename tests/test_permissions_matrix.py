@@ -34,12 +34,14 @@ from graphql.pyutils import Undefined
 
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
-from alawael.schema import schema
+from alawael.schema.build import exported_schema
 from alawael.schema.node import to_global_id
 from alawael.services import users
 from tests.support.graphql import execute, make_user
 from tests.support.rest import bearer
 from tests.support.ws import gql_socket, serving
+
+schema = exported_schema()
 
 # Who may call each root field: the lowest role allowed (roles nest: CUSTOMER < STAFF <
 # MANAGER < ADMIN), ANYONE for public fields. Ownership rules (a customer sees only their

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from alawael.errors import BadUserInput
 from alawael.protect.injection import reject_operators, require_scalar
 from alawael.server import create_app
+from alawael.shared.errors import BadUserInput
 from tests.conftest import make_settings
 
 QUERY = {"query": "{ serverInfo { name } }"}

@@ -14,8 +14,14 @@ from argon2 import PasswordHasher
 from alawael.auth.permissions import Role
 from alawael.config import Settings
 from alawael.context import Resources
-from alawael.db import INDEXES
-from alawael.seed import ADMIN_EMAIL, DEMO_CUSTOMER_EMAIL, DEMO_PASSWORD, SeedRefused, seed_database
+from alawael.devtools.seed import (
+    ADMIN_EMAIL,
+    DEMO_CUSTOMER_EMAIL,
+    DEMO_PASSWORD,
+    SeedRefused,
+    seed_database,
+)
+from alawael.infra.db import INDEXES
 from alawael.services.orders import TRANSITIONS
 from tests.conftest import make_settings
 from tests.support.graphql import execute, make_user

@@ -31,7 +31,7 @@ CHILD = """
 import asyncio, sys
 import httpx, sentry_sdk
 from tests.conftest import make_settings
-from alawael.observability import configure_logging, init_sentry
+from alawael.infra.observability import configure_logging, init_sentry
 from alawael.server import create_app
 
 async def main(dsn: str, mongo_uri: str) -> None:

@@ -18,9 +18,9 @@ from bson import ObjectId
 
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
-from alawael.errors import AppError, ErrorCode
 from alawael.services import analytics, audit, flags, notifications, orders, products, users
 from alawael.services.pagination import PageArgs
+from alawael.shared.errors import AppError, ErrorCode
 from tests.support.graphql import make_user
 from tests.support.rest import add_product
 

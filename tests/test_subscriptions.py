@@ -13,7 +13,7 @@ from bson import ObjectId
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Context, Resources
 from alawael.loaders.orders import OrderByIdLoader
-from alawael.schema import schema
+from alawael.schema.build import exported_schema
 from alawael.schema.node import to_global_id
 from alawael.services import flags, notifications, orders, products
 from alawael.services.notifications import NotificationType
@@ -21,6 +21,8 @@ from alawael.services.orders import OrderLine, OrderStatus
 from tests.conftest import make_settings
 from tests.support.graphql import make_user
 from tests.support.rest import SETUP_MANAGER
+
+schema = exported_schema()
 
 ORDER_PLACED = "subscription { orderPlaced { id number status total customer { email } } }"
 ORDER_UPDATED = """

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from alawael.tasks import stop_task
+from alawael.infra.tasks import stop_task
 
 
 async def _library_call() -> None:

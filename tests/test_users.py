@@ -14,10 +14,10 @@ from alawael.auth.bootstrap import bootstrap_admin
 from alawael.auth.permissions import Actor, Role
 from alawael.config import Settings
 from alawael.context import Resources
-from alawael.errors import BadUserInput, Conflict, Forbidden, Unauthenticated
 from alawael.schema.node import to_global_id
 from alawael.server import open_resources
 from alawael.services import users
+from alawael.shared.errors import BadUserInput, Conflict, Forbidden, Unauthenticated
 from tests.conftest import make_settings
 from tests.support.graphql import execute, make_user
 

@@ -20,10 +20,10 @@ from collections.abc import AsyncIterator
 
 from pymongo.errors import PyMongoError
 
-from alawael.context import Resources
-from alawael.db import INDEXES
-from alawael.errors import AppError
-from alawael.tasks import stop_task
+from alawael.infra.db import INDEXES
+from alawael.infra.resources import Resources
+from alawael.infra.tasks import stop_task
+from alawael.shared.errors import AppError
 
 log = logging.getLogger(__name__)
 # Operators watch this logger (it always logs, whatever LOG_LEVEL says).

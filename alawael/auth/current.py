@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alawael.auth.permissions import Actor
-from alawael.errors import AppError, Unauthenticated
-from alawael.http import client_ip
+from alawael.infra.http import client_ip
+from alawael.shared.errors import AppError, Unauthenticated
 
 if TYPE_CHECKING:
-    from alawael.context import Context, Resources
+    from alawael.infra.resources import Resources
 
 __all__ = [
     "actor_from_token",
@@ -53,7 +53,16 @@ async def authenticate_request(
         return None, exc
 
 
-def require_actor(context: Context) -> Actor:
+class Identified(Protocol):
+    """What require_actor reads from a door's context (alawael.context.Context)."""
+
+    @property
+    def user(self) -> Actor | None: ...
+    @property
+    def auth_error(self) -> AppError | None: ...
+
+
+def require_actor(context: Identified) -> Actor:
     """The caller, or the reason there is none (the token's error, else 'Authentication
     required.')."""
     if context.user is not None:

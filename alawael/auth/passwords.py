@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from alawael.config import Settings
-from alawael.errors import BadUserInput
+from alawael.shared.errors import BadUserInput
 
 MIN_LENGTH = 10
 # argon2 accepts any length, but a megabyte "password" is a CPU-burning request, not a secret.

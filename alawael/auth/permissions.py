@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from alawael.errors import Forbidden, Unauthenticated
+from alawael.shared.errors import Forbidden, Unauthenticated
 
 
 class Role(StrEnum):

@@ -23,10 +23,10 @@ from pymongo import ReturnDocument
 from pymongo.errors import PyMongoError
 
 from alawael.auth.permissions import Actor, Role
-from alawael.clock import utcnow
-from alawael.context import Resources
-from alawael.db import Document
-from alawael.errors import ServiceUnavailable, Unauthenticated
+from alawael.infra.clock import utcnow
+from alawael.infra.db import Document
+from alawael.infra.resources import Resources
+from alawael.shared.errors import ServiceUnavailable, Unauthenticated
 
 security_log = logging.getLogger("alawael.security")
 

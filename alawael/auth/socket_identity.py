@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from alawael.auth.permissions import Actor
 from alawael.auth.tokens import decode_access_token, verify_access_token
-from alawael.context import Resources
-from alawael.errors import Unauthenticated
+from alawael.infra.resources import Resources
+from alawael.shared.errors import Unauthenticated
 
 ROLE_CHANGED = "Your role changed; reconnect to continue."
 NOT_THE_SAME_USER = "Re-authentication must keep the connection's user and role."

@@ -31,8 +31,8 @@ from limits.errors import StorageError
 from packaging.version import Version
 
 from alawael.config import Settings
-from alawael.context import Resources
-from alawael.errors import RateLimited, ServiceUnavailable
+from alawael.infra.resources import Resources
+from alawael.shared.errors import RateLimited, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class LoginThrottle:
         except StorageError as exc:
             self._storage_down(exc)
             return
-        from alawael.metrics import RATE_LIMITED
+        from alawael.infra.metrics import RATE_LIMITED
 
         RATE_LIMITED.labels(bucket="auth").inc()
         retry = _retry_after(stats.reset_time)

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from alawael.auth.permissions import Actor, Role
 from alawael.auth.sessions import check_session
 from alawael.config import Settings
-from alawael.context import Resources
-from alawael.errors import Unauthenticated
+from alawael.infra.resources import Resources
+from alawael.shared.errors import Unauthenticated
 
 REQUIRED_CLAIMS = ("sub", "role", "sid", "jti", "iat", "exp", "iss", "aud")
 INVALID_TOKEN = "Invalid or expired token."

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from alawael.db import Db
+from alawael.infra.db import Db
 from alawael.loaders.flags import FeatureFlagByIdLoader
 from alawael.loaders.notifications import (
     NotificationByIdLoader,

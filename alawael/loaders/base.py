@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiodataloader import DataLoader
 from bson import ObjectId
 
-from alawael.db import Db, Document
+from alawael.infra.db import Db, Document
+from alawael.infra.observers import BatchObserver, observe_batches, report_batch
 
-# Called with (collection, batch size) after each batch: the metrics module counts them.
-BatchObserver = Callable[[str, int], None]
-_observers: list[BatchObserver] = []
-
-
-def observe_batches(observer: BatchObserver) -> None:
-    _observers.append(observer)
-
-
-def _report(collection: str, size: int) -> None:
-    for observer in _observers:
-        observer(collection, size)
+# (collection, batch size) goes to the observers after each batch: the metrics module counts
+# them. Re-exported for callers that registered here before the hooks moved.
+_report = report_batch
+__all__ = ["BatchObserver", "DocumentByIdLoader", "DocumentsByFieldLoader", "observe_batches"]
 
 
 class DocumentByIdLoader(DataLoader):  # type: ignore[type-arg]

@@ -29,8 +29,8 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from alawael.errors import AppError
 from alawael.protect.operations import resolve_document
+from alawael.shared.errors import AppError
 
 if TYPE_CHECKING:
     from alawael.config import Settings

@@ -55,8 +55,8 @@ from strawberry.extensions import (
 )
 
 from alawael.config import Settings
-from alawael.errors import ErrorCode
 from alawael.services.pagination import DEFAULT_PAGE_SIZE
+from alawael.shared.errors import ErrorCode
 
 DEFAULT_LIST_SIZE = DEFAULT_PAGE_SIZE
 CACHE_SIZE = 256

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alawael.errors import BadUserInput
+from alawael.shared.errors import BadUserInput
 
 MAX_DEPTH = 32  # deeper JSON is refused too: nobody sends it on purpose
 

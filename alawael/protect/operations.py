@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from alawael.context import Resources
-from alawael.errors import AppError, RateLimited, ServiceUnavailable
+from alawael.infra.resources import Resources
 from alawael.protect.persisted import PersistedQueries
 from alawael.protect.ratelimit import Decision, RateLimiter
+from alawael.shared.errors import AppError, RateLimited, ServiceUnavailable
 
 _PERSISTED_KEY = "persisted_queries"
 

@@ -18,9 +18,9 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alawael.cache_redis import REDIS_ERRORS
 from alawael.config import Settings
-from alawael.errors import AppError, BadUserInput, ErrorCode
+from alawael.infra.cache_redis import REDIS_ERRORS
+from alawael.shared.errors import AppError, BadUserInput, ErrorCode
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -10,7 +10,7 @@ memory and time whatever the limit, at the price of an estimate that assumes the
 window's hits were spread evenly.
 
 Budgets (settings, in the library's notation such as "100/15 minutes"):
-- `ip`:   anonymous requests, per client IP (`alawael.http.client_ip`: X-Forwarded-For is
+- `ip`:   anonymous requests, per client IP (`alawael.infra.http.client_ip`: X-Forwarded-For is
           believed only from TRUSTED_PROXIES);
 - `user`: requests with a validly *signed* bearer token, per user id (`sub`). The signature
           is checked so a forged token cannot mint a fresh bucket per request; the session
@@ -44,10 +44,10 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alawael.cache_redis import REDIS_ERRORS
 from alawael.config import Settings
-from alawael.errors import ErrorCode
-from alawael.http import client_ip
+from alawael.infra.cache_redis import REDIS_ERRORS
+from alawael.infra.http import client_ip
+from alawael.shared.errors import ErrorCode
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -132,7 +132,7 @@ class RateLimiter:
         refused = [d for d in decisions if not d.allowed]
         if refused:
             decision = max(refused, key=lambda d: d.reset_after)
-            from alawael.metrics import RATE_LIMITED
+            from alawael.infra.metrics import RATE_LIMITED
 
             RATE_LIMITED.labels(bucket=decision.bucket).inc()
             return decision
@@ -155,7 +155,7 @@ def user_key(scope: Scope, settings: Settings) -> str | None:
             if scheme.lower() != "bearer" or not token.strip():
                 return None
             from alawael.auth.tokens import decode_access_token
-            from alawael.errors import AppError
+            from alawael.shared.errors import AppError
 
             try:
                 sub = decode_access_token(settings, token.strip()).get("sub")

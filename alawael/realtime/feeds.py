@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 from bson import ObjectId
 
 from alawael.context import Context
-from alawael.db import Document
-from alawael.errors import Unauthenticated
-from alawael.realtime.fanout import Delivery
+from alawael.infra.db import Document
+from alawael.infra.fanout import Delivery
 from alawael.realtime.stream import follow, memo_by_scope
 from alawael.services import analytics, flags, notifications, orders, products
+from alawael.shared.errors import Unauthenticated
 
 T = TypeVar("T")
 

@@ -16,9 +16,9 @@ from bson.errors import InvalidId
 
 from alawael.auth.permissions import Actor, Role
 from alawael.auth.sessions import session_checks
-from alawael.context import Resources
+from alawael.infra.fanout import Delivery
+from alawael.infra.resources import Resources
 from alawael.loaders.base import DocumentByIdLoader
-from alawael.realtime.fanout import Delivery
 
 # `$in` cost grows faster than linearly on SecantusDB (1,000 ids: 1.6 s; 100 ids: 33 ms),
 # so big batches go out as concurrent chunks; harmless on MongoDB.

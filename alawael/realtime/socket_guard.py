@@ -23,13 +23,13 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from alawael.access_log import operation_from_query, record_call
 from alawael.auth.socket_identity import SocketIdentity
 from alawael.context import Context
-from alawael.errors import AppError, ErrorCode, Unauthenticated
-from alawael.http import client_ip
+from alawael.infra.access_log import operation_from_query, record_call
+from alawael.infra.http import client_ip
 from alawael.protect.operations import charge, resolve_document
 from alawael.realtime.stream import close_socket
+from alawael.shared.errors import AppError, ErrorCode, Unauthenticated
 
 SESSION_ENDED_CODE = 4403
 EXPIRED_REASON = "Forbidden: access token expired; re-authenticate"

@@ -26,11 +26,12 @@ from pymongo.errors import PyMongoError
 from starlette.websockets import WebSocket, WebSocketState
 
 from alawael.auth.permissions import Actor
-from alawael.context import OPERATION_LOADERS, Context, Resources
-from alawael.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
-from alawael.realtime.fanout import Delivery, SlowConsumer
+from alawael.context import OPERATION_LOADERS, Context
+from alawael.infra.fanout import Delivery, SlowConsumer
+from alawael.infra.realtime_metrics import SUBSCRIPTIONS_ACTIVE
+from alawael.infra.resources import Resources
 from alawael.realtime.liveness import still_allowed
-from alawael.realtime.metrics import SUBSCRIPTIONS_ACTIVE
+from alawael.shared.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
 
 if TYPE_CHECKING:
     from alawael.loaders import Loaders

@@ -32,8 +32,8 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from alawael.auth.current import token_from_connection_params
 from alawael.context import OPERATION_LOADERS, Context
-from alawael.errors import AppError, BadUserInput
 from alawael.realtime.socket_guard import SessionEnded, SocketGuard, status_of
+from alawael.shared.errors import AppError, BadUserInput
 
 LEGACY_SUBSCRIPTIONS_ONLY = (
     "The graphql-ws protocol carries subscriptions only; send queries and mutations over "

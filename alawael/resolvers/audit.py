@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from bson import ObjectId
 from strawberry.types import Info
 
-from alawael.errors import BadUserInput
-from alawael.schema.node import from_global_id
 from alawael.services import audit
 from alawael.services.pagination import Page, PageArgs
+from alawael.shared.errors import BadUserInput
+from alawael.shared.ids import from_global_id
 
-if TYPE_CHECKING:
-    from alawael.schema.audit import AuditFilterInput
+
+class AuditFilterInput(Protocol):
+    """What audit_page reads from alawael.schema.audit.AuditFilterInput, declared here so that
+    resolvers never import the schema module that imports them (no cycle)."""
+
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def entity(self) -> str | None: ...
+    @property
+    def entity_id(self) -> str | None: ...
+    @property
+    def from_(self) -> datetime | None: ...
+    @property
+    def to(self) -> datetime | None: ...
 
 
 def _entity_id(raw: str) -> Any:

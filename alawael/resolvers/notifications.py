@@ -5,10 +5,10 @@ from __future__ import annotations
 from bson import ObjectId
 from strawberry.types import Info
 
-from alawael.db import Document
-from alawael.schema.node import from_global_id
+from alawael.infra.db import Document
 from alawael.services import notifications
 from alawael.services.pagination import Page, PageArgs
+from alawael.shared.ids import from_global_id
 
 
 async def notifications_page(

@@ -2,18 +2,53 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Protocol
 
 from strawberry.types import Info
 
-from alawael.db import Document
-from alawael.schema.node import from_global_id
+from alawael.infra.db import Document
 from alawael.services import orders
 from alawael.services.orders import OrderStatus
 from alawael.services.pagination import Page, PageArgs
+from alawael.shared.ids import from_global_id
 
-if TYPE_CHECKING:
-    from alawael.schema.orders import OrderFilterInput, OrderSortInput, PlaceOrderInput
+# The shapes these resolvers read from alawael.schema.orders' inputs, declared here so that
+# resolvers never import the schema modules that import them (no cycle).
+
+
+class OrderFilterInput(Protocol):
+    @property
+    def status(self) -> OrderStatus | None: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def created_from(self) -> datetime | None: ...
+    @property
+    def created_to(self) -> datetime | None: ...
+
+
+class OrderSortInput(Protocol):
+    @property
+    def field(self) -> orders.OrderSortField: ...
+    @property
+    def direction(self) -> Enum: ...
+
+
+class OrderLineInput(Protocol):
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+
+
+class PlaceOrderInput(Protocol):
+    @property
+    def items(self) -> Sequence[OrderLineInput]: ...
+    @property
+    def note(self) -> str | None: ...
 
 
 async def order(info: Info, gid: str) -> Document:

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from enum import Enum
+from typing import Protocol
 
 from strawberry.types import Info
 
-from alawael.db import Document
-from alawael.money import optional_cents
-from alawael.schema.node import from_global_id
+from alawael.infra.db import Document
 from alawael.services import products
 from alawael.services.pagination import Page, PageArgs
+from alawael.shared.ids import from_global_id
+from alawael.shared.money import optional_cents
 
-if TYPE_CHECKING:
-    from alawael.schema.products import (
-        CreateProductInput,
-        ProductFilterInput,
-        ProductSortInput,
-        UpdateProductInput,
-    )
+# The shapes these resolvers read from alawael.schema.products' inputs, declared here so that
+# resolvers never import the schema modules that import them (no cycle). Create and update
+# inputs go to ProductData.from_input, which reads them by attribute name.
+CreateProductInput = object
+UpdateProductInput = object
+
+
+class ProductFilterInput(Protocol):
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def search(self) -> str | None: ...
+    @property
+    def price_min(self) -> Decimal | None: ...
+    @property
+    def price_max(self) -> Decimal | None: ...
+    @property
+    def in_stock(self) -> bool | None: ...
+    @property
+    def archived(self) -> bool | None: ...
+
+
+class ProductSortInput(Protocol):
+    @property
+    def field(self) -> products.ProductSortField: ...
+    @property
+    def direction(self) -> Enum: ...
 
 
 async def product(info: Info, gid: str) -> Document | None:

@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from alawael.errors import AppError, ErrorCode
-from alawael.schema.errors import UNAVAILABLE_ERRORS, report_error
+from alawael.infra.observers import report_error
+from alawael.shared.errors import UNAVAILABLE_ERRORS, AppError, ErrorCode
 
 log = logging.getLogger("alawael.errors")
 

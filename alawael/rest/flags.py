@@ -5,8 +5,8 @@ from __future__ import annotations
 from alawael.auth.permissions import Permission
 from alawael.rest.models import FlagBody, FlagDefinitionOut, FlagOut
 from alawael.rest.routing import Call, endpoint
-from alawael.schema.node import from_global_id
 from alawael.services import flags
+from alawael.shared.ids import from_global_id
 
 TAG = "Feature flags"
 

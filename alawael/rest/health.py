@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from alawael import __version__
-from alawael.context import Resources
+from alawael.infra.resources import Resources
 
 PING_TIMEOUT = 2.0
 

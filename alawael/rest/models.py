@@ -27,15 +27,15 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from alawael.auth.permissions import Actor, Role
-from alawael.db import Document
-from alawael.schema.audit import jsonable
-from alawael.schema.node import to_global_id
-from alawael.schema.scalars import cents_to_decimal
+from alawael.infra.db import Document
 from alawael.services.analytics import Granularity
 from alawael.services.notifications import NotificationType
 from alawael.services.orders import MAX_LINES, MAX_QUANTITY, OrderStatus, may_see_editor
 from alawael.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from alawael.services.products import DEFAULT_LOW_STOCK_THRESHOLD
+from alawael.shared.ids import to_global_id
+from alawael.shared.jsonable import jsonable
+from alawael.shared.money import cents_to_decimal
 
 # --- shared types ----------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def _as_utc(value: datetime) -> datetime:
 
 def _iso(value: datetime) -> str:
     """isoformat(), as strawberry's DateTime prints. Services write millisecond times
-    (alawael.clock), so a write's response shows the same instant as later reads."""
+    (alawael.infra.clock), so a write's response shows the same instant as later reads."""
     return value.isoformat()
 
 

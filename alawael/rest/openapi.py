@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from alawael import __version__
 from alawael.auth.permissions import Permission
 from alawael.rest.models import ErrorBody, HealthOut, LiveOut, PageMeta, ReadyOut
-from alawael.rest.routing import ENDPOINTS, Endpoint
+from alawael.rest.routing import Endpoint
 
 REF = "#/components/schemas/{model}"
 JSON = "application/json"
@@ -259,9 +259,9 @@ def build_document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     """The document for the declared endpoints (built once: declarations are static)."""
-    import alawael.rest.routes  # noqa: F401  (declares every endpoint)
+    from alawael.rest.endpoints import ENDPOINTS as declared  # declares every endpoint
 
-    return build_document(ENDPOINTS)
+    return build_document(declared)
 
 
 async def openapi_json(request: Request) -> JSONResponse:

@@ -12,8 +12,8 @@ from alawael.rest.models import (
     PlaceOrderBody,
 )
 from alawael.rest.routing import Call, Header, Paged, endpoint, page_args
-from alawael.schema.node import from_global_id
 from alawael.services import orders
+from alawael.shared.ids import from_global_id
 
 TAG = "Orders"
 _PATH = {"id": "An Order id (the GraphQL global id)."}

@@ -4,12 +4,12 @@ alawael.services.products."""
 from __future__ import annotations
 
 from alawael.auth.permissions import Permission
-from alawael.errors import NotFound
-from alawael.money import optional_cents
 from alawael.rest.models import ProductCreateBody, ProductListQuery, ProductOut, ProductUpdateBody
 from alawael.rest.routing import Call, Paged, endpoint, page_args
 from alawael.services import products
 from alawael.services.products import ProductSortField
+from alawael.shared.errors import NotFound
+from alawael.shared.money import optional_cents
 
 TAG = "Products"
 _SORT_FIELDS = {

@@ -27,13 +27,20 @@ from starlette.routing import Route
 
 from alawael.auth.current import actor_from_token, bearer_token, client_ip
 from alawael.auth.permissions import Actor, Permission
-from alawael.context import Resources
-from alawael.errors import AppError, BadUserInput, ErrorCode, Forbidden, NotFound, Unauthenticated
+from alawael.infra.resources import Resources
 from alawael.protect.injection import reject_operators
 from alawael.rest.errors import unexpected_error_handler
 from alawael.rest.models import PageMeta, PageQuery
-from alawael.schema.node import from_global_id
 from alawael.services.pagination import Page, PageArgs
+from alawael.shared.errors import (
+    AppError,
+    BadUserInput,
+    ErrorCode,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+)
+from alawael.shared.ids import from_global_id
 
 # Who may call: "anonymous" endpoints ignore any token (login, refresh: a stale access
 # token must not block getting a new one); "public" ones use a good token (managers see
@@ -312,7 +319,7 @@ def _dispatcher(by_method: dict[str, Endpoint]) -> Callable[[Request], Awaitable
         except (AppError, HTTPException):
             raise  # expected: Starlette's exception middleware answers with the error shape
         except ClientDisconnect:
-            raise  # the client left: alawael.access_log logs it as 499, nothing to answer
+            raise  # the client left: alawael.infra.access_log logs it as 499, nothing to answer
         except Exception as exc:
             # Answered here rather than by Starlette's ServerErrorMiddleware, which would
             # re-raise to the server after responding: one log line (with the request id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from bson import ObjectId
 
 from alawael.auth.permissions import Permission
-from alawael.errors import NotFound, Unauthenticated
 from alawael.rest.models import UserListQuery, UserOut
 from alawael.rest.routing import Call, Paged, endpoint, page_args
 from alawael.services import users
+from alawael.shared.errors import NotFound, Unauthenticated
 
 TAG = "Users"
 

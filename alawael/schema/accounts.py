@@ -12,9 +12,9 @@ from strawberry.types import Info
 from alawael.auth.current import client_ip, require_actor
 from alawael.auth.permissions import Permission
 from alawael.auth.permissions import Role as RoleValue
-from alawael.context import Context, Resources
-from alawael.db import Document
-from alawael.errors import Forbidden, Unauthenticated
+from alawael.context import Context
+from alawael.infra.db import Document
+from alawael.infra.resources import Resources
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
 from alawael.schema.node import from_global_id, register_node
@@ -23,6 +23,7 @@ from alawael.schema.users import User
 from alawael.services import users
 from alawael.services.pagination import PageArgs
 from alawael.services.users import AuthResult, UserSort
+from alawael.shared.errors import Forbidden, Unauthenticated
 
 # The service's enum is the GraphQL enum: one definition of the sort orders.
 strawberry.enum(

@@ -10,7 +10,7 @@ from bson import ObjectId
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.schema.node import to_global_id
 from alawael.schema.permissions import HasPermission
 from alawael.schema.products import Product

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from bson import ObjectId
-from bson.decimal128 import Decimal128
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.resolvers import audit as r
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.node import to_global_id
 from alawael.schema.permissions import HasPermission
+from alawael.shared.jsonable import jsonable
 
 if TYPE_CHECKING:
     from alawael.schema.users import User
@@ -29,25 +29,6 @@ ENTITY_TYPES = {
     "user": "User",
     "feature_flag": "FeatureFlag",
 }
-# Global-id keys inside JSON blobs (notification data, audit before/after).
-_ID_KEYS = {"orderId": "Order", "productId": "Product", "userId": "User", "byUserId": "User"}
-
-
-def jsonable(value: Any, key: str | None = None) -> Any:
-    """BSON values -> JSON: ObjectIds under known keys become global ids, others hex;
-    datetimes ISO 8601; Decimal128 strings."""
-    if isinstance(value, dict):
-        return {k: jsonable(v, k) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v, key) for v in value]
-    if isinstance(value, ObjectId):
-        type_name = _ID_KEYS.get(key or "")
-        return to_global_id(type_name, value) if type_name else str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal128):
-        return str(value.to_decimal())
-    return value
 
 
 @strawberry.type

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.services.pagination import Page
 
 T = TypeVar("T")

@@ -17,16 +17,15 @@ from typing import Any, TypeVar
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
-from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from alawael.errors import AppError, ErrorCode
+from alawael.infra.observers import report_error
+from alawael.shared.errors import UNAVAILABLE_ERRORS, AppError, ErrorCode
 
 log = logging.getLogger("alawael.errors")
 
-UNAVAILABLE_ERRORS = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
 
 # Codes that are not "your input was wrong" but "you may not / cannot right now": they stay
 # top-level GraphQL errors even inside mutations, so clients handle them in one place.
@@ -36,20 +35,6 @@ _TOP_LEVEL_CODES = {
     ErrorCode.RATE_LIMITED,
     ErrorCode.SERVICE_UNAVAILABLE,
 }
-
-
-# Error observers (the metrics module counts errors by code); called with (source, code).
-ErrorObserver = Callable[[str, str], None]
-_error_observers: list[ErrorObserver] = []
-
-
-def observe_errors(observer: ErrorObserver) -> None:
-    _error_observers.append(observer)
-
-
-def report_error(source: str, code: str) -> None:
-    for observer in _error_observers:
-        observer(source, code)
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
 from alawael.auth.permissions import Role as RoleValue
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
 from alawael.schema.node import Node, from_global_id, register_node, to_global_id

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
 from bson import ObjectId
-from bson.errors import InvalidId
 
-from alawael.errors import BadUserInput
+from alawael.shared import ids
 
 
 @strawberry.interface(description="An object with a globally unique id.")
@@ -20,30 +17,12 @@ class Node:
 
 
 def to_global_id(type_name: str, oid: ObjectId | str) -> strawberry.ID:
-    raw = f"{type_name}:{oid}".encode()
-    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    """The core's global id (alawael.shared.ids), typed as GraphQL's ID."""
+    return strawberry.ID(ids.to_global_id(type_name, oid))
 
 
-def from_global_id(global_id: str, expected: str | None = None, field: str = "id") -> ObjectId:
-    """Decode a global id; raises BAD_USER_INPUT (naming `field`) when malformed or of the
-    wrong type."""
-    try:
-        padded = global_id + "=" * (-len(global_id) % 4)
-        type_name, _, raw = base64.urlsafe_b64decode(padded).decode().partition(":")
-        oid = ObjectId(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError, InvalidId, TypeError) as exc:
-        raise BadUserInput(f"Malformed id: {global_id!r}", field=field) from exc
-    if expected is not None and type_name != expected:
-        raise BadUserInput(f"Expected a {expected} id, got a {type_name} id", field=field)
-    return oid
-
-
-def type_of_global_id(global_id: str) -> str:
-    try:
-        padded = global_id + "=" * (-len(global_id) % 4)
-        return base64.urlsafe_b64decode(padded).decode().partition(":")[0]
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise BadUserInput(f"Malformed id: {global_id!r}", field="id") from exc
+from_global_id = ids.from_global_id
+type_of_global_id = ids.type_of_global_id
 
 
 # type name -> async (info, ObjectId) -> object | None. Each domain registers its types.

@@ -12,9 +12,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.resolvers import notifications as r
-from alawael.schema.audit import jsonable
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
 from alawael.schema.node import Node, register_node, to_global_id
@@ -23,6 +22,7 @@ from alawael.schema.permissions import HasPermission
 from alawael.schema.products import Product
 from alawael.services import notifications, orders, products
 from alawael.services.notifications import NotificationType
+from alawael.shared.jsonable import jsonable
 
 strawberry.enum(NotificationType, name="NotificationType")
 

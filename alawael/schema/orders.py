@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 import alawael.resolvers.orders as r
 from alawael.auth.permissions import Permission
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
 from alawael.schema.node import Node, register_node, to_global_id

@@ -12,7 +12,7 @@ from bson import ObjectId
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.resolvers import products as r
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation

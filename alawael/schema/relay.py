@@ -12,8 +12,8 @@ import asyncio
 import strawberry
 from strawberry.types import Info
 
-from alawael.errors import BadUserInput
 from alawael.schema.node import NODE_RESOLVERS, Node, from_global_id, type_of_global_id
+from alawael.shared.errors import BadUserInput
 
 # Imported for their register_node side effects (and so their types are in the schema).
 from alawael.schema import notifications, orders, products  # noqa: F401  # isort: skip

@@ -8,7 +8,7 @@ from typing import NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from alawael.money import cents_to_decimal, decimal_to_cents
+from alawael.shared.money import cents_to_decimal, decimal_to_cents
 
 __all__ = ["MONEY_SCALAR", "SCALAR_MAP", "Money", "cents_to_decimal", "decimal_to_cents"]
 

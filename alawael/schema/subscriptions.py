@@ -14,7 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.realtime import feeds
 from alawael.schema.flags import FeatureFlag
 from alawael.schema.node import from_global_id

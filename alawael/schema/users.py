@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
 from alawael.auth.permissions import Role as RoleValue
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.schema.connection import Connection
 from alawael.schema.node import Node, to_global_id
 from alawael.schema.notifications import Notification, notifications_connection

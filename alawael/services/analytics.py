@@ -12,9 +12,9 @@ from enum import StrEnum
 from typing import Any
 
 from alawael.auth.permissions import Actor, Permission, require
-from alawael.context import Resources
-from alawael.db import Document
-from alawael.errors import BadUserInput
+from alawael.infra.db import Document
+from alawael.infra.resources import Resources
+from alawael.shared.errors import BadUserInput
 
 MAX_RANGE = timedelta(days=731)  # two years, leap day included
 TOP_PRODUCTS = 10

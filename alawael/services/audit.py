@@ -10,10 +10,10 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from alawael.auth.permissions import Actor, Permission, require
-from alawael.clock import utcnow
-from alawael.db import Db, Document
-from alawael.errors import BadUserInput
+from alawael.infra.clock import utcnow
+from alawael.infra.db import Db, Document
 from alawael.services.pagination import Page, PageArgs, paginate
+from alawael.shared.errors import BadUserInput
 
 # Fields never copied into the audit trail.
 _SECRET_FIELDS = frozenset({"passwordHash", "refreshHash", "previousHashes"})

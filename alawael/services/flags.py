@@ -17,13 +17,13 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from alawael.auth.permissions import Actor, Permission, Role, require
-from alawael.clock import utcnow
-from alawael.context import Resources
-from alawael.db import Document
-from alawael.errors import BadUserInput, NotFound
+from alawael.infra.clock import utcnow
+from alawael.infra.db import Document
+from alawael.infra.resources import Resources
 from alawael.services import audit
 from alawael.services.pagination import Page, PageArgs, paginate
 from alawael.services.transactions import run_transaction
+from alawael.shared.errors import BadUserInput, NotFound
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 MAX_DESCRIPTION = 500

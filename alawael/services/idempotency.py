@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from alawael.clock import utcnow
-from alawael.db import Db, Document
-from alawael.errors import BadUserInput, Conflict
+from alawael.infra.clock import utcnow
+from alawael.infra.db import Db, Document
+from alawael.shared.errors import BadUserInput, Conflict
 
 TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 128

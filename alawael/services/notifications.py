@@ -11,12 +11,12 @@ from typing import Any
 from bson import ObjectId
 
 from alawael.auth.permissions import Actor, Role
-from alawael.clock import utcnow
-from alawael.context import Resources
-from alawael.db import Document
-from alawael.errors import Forbidden, NotFound, Unauthenticated
+from alawael.infra.clock import utcnow
+from alawael.infra.db import Document
+from alawael.infra.resources import Resources
 from alawael.services import audit
 from alawael.services.pagination import Page, PageArgs, paginate
+from alawael.shared.errors import Forbidden, NotFound, Unauthenticated
 
 CHANNEL = "notifications"
 

@@ -21,17 +21,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from alawael.auth.permissions import Actor, Permission, require
-from alawael.clock import utcnow
-from alawael.context import Resources
-from alawael.db import Db, Document
-from alawael.errors import (
-    BadUserInput,
-    Forbidden,
-    InsufficientStock,
-    InvalidTransition,
-    NotFound,
-    Unauthenticated,
-)
+from alawael.infra.clock import utcnow
+from alawael.infra.db import Db, Document
+from alawael.infra.resources import Resources
 from alawael.services import audit, idempotency
 from alawael.services.notifications import (
     NotificationType,
@@ -42,6 +34,14 @@ from alawael.services.notifications import (
 from alawael.services.pagination import Page, PageArgs, paginate
 from alawael.services.products import STOCK_CHANNEL, product_scopes
 from alawael.services.transactions import run_transaction
+from alawael.shared.errors import (
+    BadUserInput,
+    Forbidden,
+    InsufficientStock,
+    InvalidTransition,
+    NotFound,
+    Unauthenticated,
+)
 
 ORDERS_CHANNEL = "orders"
 MAX_LINES = 50

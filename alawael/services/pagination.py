@@ -17,8 +17,8 @@ import bson
 from bson import ObjectId
 from bson.errors import BSONError
 
-from alawael.db import Db, Document
-from alawael.errors import BadUserInput
+from alawael.infra.db import Db, Document
+from alawael.shared.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20

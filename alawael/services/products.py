@@ -17,15 +17,15 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from alawael.auth.permissions import Actor, Permission, require
-from alawael.clock import utcnow
-from alawael.context import Resources
-from alawael.db import Document
-from alawael.errors import BadUserInput, Conflict, InsufficientStock, NotFound
-from alawael.money import decimal_to_cents
+from alawael.infra.clock import utcnow
+from alawael.infra.db import Document
+from alawael.infra.resources import Resources
 from alawael.services import audit
 from alawael.services.notifications import crossed_low_stock, notify_low_stock
 from alawael.services.pagination import Page, PageArgs, paginate
 from alawael.services.transactions import run_transaction
+from alawael.shared.errors import BadUserInput, Conflict, InsufficientStock, NotFound
+from alawael.shared.money import decimal_to_cents
 
 # Sane bounds: a price above 10 million or a stock above a million is a typo, not a sale.
 MAX_PRICE_CENTS = 1_000_000_000

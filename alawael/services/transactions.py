@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from alawael.context import Resources
+from alawael.infra.resources import Resources
 
 T = TypeVar("T")
 

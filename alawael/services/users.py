@@ -21,19 +21,19 @@ from alawael.auth import passwords, sessions
 from alawael.auth.permissions import Actor, Permission, Role, require
 from alawael.auth.throttle import login_throttle
 from alawael.auth.tokens import issue_access_token
-from alawael.clock import utcnow
-from alawael.context import Resources
-from alawael.db import Document
-from alawael.errors import (
+from alawael.infra.clock import utcnow
+from alawael.infra.db import Document
+from alawael.infra.http import UNKNOWN as UNKNOWN_IP
+from alawael.infra.resources import Resources
+from alawael.services import audit
+from alawael.services.pagination import Page, PageArgs, paginate
+from alawael.shared.errors import (
     BadUserInput,
     Conflict,
     Forbidden,
     NotFound,
     Unauthenticated,
 )
-from alawael.http import UNKNOWN as UNKNOWN_IP
-from alawael.services import audit
-from alawael.services.pagination import Page, PageArgs, paginate
 
 # Never hand the password hash to callers (resolvers, cache, audit).
 PUBLIC = {"passwordHash": 0}

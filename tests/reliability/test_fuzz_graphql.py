@@ -23,9 +23,11 @@ from hypothesis_graphql import Mode, from_schema, nodes
 
 from alawael.auth.permissions import Role
 from alawael.context import Resources
-from alawael.schema import schema
+from alawael.schema.build import exported_schema
 from alawael.schema.node import to_global_id
 from tests.reliability.support import User, check_invariants, make_product, make_token_user
+
+schema = exported_schema()
 
 # Per root field (each field gets its own examples: a derandomized run over the whole
 # schema would keep drawing the first few fields).

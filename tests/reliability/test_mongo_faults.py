@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from alawael.auth.permissions import Role
 from alawael.context import Resources
-from alawael.db import EmbeddedMongo
+from alawael.infra.db import EmbeddedMongo
 from alawael.server import create_app
 from tests.conftest import make_settings
 from tests.reliability.support import (

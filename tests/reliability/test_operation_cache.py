@@ -13,8 +13,8 @@ from starlette.applications import Starlette
 from alawael.auth.permissions import Role
 from alawael.config import Settings
 from alawael.context import Resources
-from alawael.operation_cache import cacheable
 from alawael.schema.node import to_global_id
+from alawael.schema.operation_cache import cacheable
 from alawael.server import create_app
 from tests.conftest import make_settings
 from tests.reliability.support import (

@@ -23,7 +23,7 @@ import pytest
 
 from alawael.auth.permissions import Role
 from alawael.context import Context, Resources
-from alawael.schema import schema
+from alawael.schema.build import exported_schema
 from alawael.schema.node import from_global_id
 from alawael.server import create_app, open_resources
 from alawael.services import orders
@@ -38,6 +38,8 @@ from tests.reliability.support import (
     order_input,
 )
 from tests.support.redis_server import RedisServer
+
+schema = exported_schema()
 
 BY_SKU = "query($sku: String!) { productBySku(sku: $sku) { id stock } }"
 PRODUCTS = "query { products(first: 10) { totalCount edges { node { sku stock } } } }"

@@ -50,7 +50,7 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
     Without REDIS_URL (the CLI then records its cache bumps in MongoDB): a short-lived CLI
     process with Redis sometimes hangs on exit while its event hub's subscription task is
-    being cancelled (alawael/events_redis.py), which is not what these tests are about."""
+    being cancelled (alawael/infra/events_redis.py), which is not what these tests are about."""
     env = {
         **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
         "MONGODB_URI": settings.mongodb_uri or "",

@@ -9,7 +9,9 @@ from bson import ObjectId
 
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Context, Resources
-from alawael.schema import schema
+from alawael.schema.build import exported_schema
+
+schema = exported_schema()
 
 
 async def execute(

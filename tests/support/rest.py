@@ -8,7 +8,7 @@ from alawael.auth.permissions import Actor, Role
 from alawael.auth.sessions import create_session
 from alawael.auth.tokens import issue_access_token
 from alawael.context import Resources
-from alawael.db import Document
+from alawael.infra.db import Document
 from alawael.schema.node import to_global_id
 from alawael.services import products
 from tests.support.graphql import make_user

@@ -22,7 +22,7 @@ from alawael.auth.permissions import Actor, Role
 from alawael.auth.sessions import create_session
 from alawael.auth.tokens import issue_access_token
 from alawael.context import Resources
-from alawael.db import free_port
+from alawael.infra.db import free_port
 from alawael.server import create_app
 from tests.conftest import make_settings
 from tests.support.graphql import make_user

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from alawael.backup.layout import PARTIAL_SUFFIX, completed_backups
+from alawael.infra.backup.layout import PARTIAL_SUFFIX, completed_backups
 
 # A `.partial` directory older than this is a crashed run, never one in progress (a
 # backup taking a day would be noticed long before by the 26 h alert).

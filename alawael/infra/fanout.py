@@ -16,9 +16,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
-from alawael.realtime.metrics import SLOW_CONSUMERS_DROPPED
+from alawael.infra.realtime_metrics import SLOW_CONSUMERS_DROPPED
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("alawael.realtime.fanout")
 
 Event = dict[str, Any]
 T = TypeVar("T")

@@ -7,7 +7,7 @@ byte-for-byte), then given its indexes from `<collection>.metadata.json`, TTL in
 building indexes after the data is faster, as mongorestore does.
 
 The `meta` collection's index marker is restored like any document: it names the UUIDs of
-the collections it vouched for (alawael.db.ensure_indexes), and restored collections have
+the collections it vouched for (alawael.infra.db.ensure_indexes), and restored collections have
 new ones, so a server starting on the restored database checks its indexes again.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 from bson.raw_bson import RawBSONDocument
 from pymongo import AsyncMongoClient
 
-from alawael.backup.dump import raw_collection
-from alawael.backup.layout import (
+from alawael.infra.backup.dump import raw_collection
+from alawael.infra.backup.layout import (
     Manifest,
     bson_name,
     iter_bson,
@@ -32,7 +32,7 @@ from alawael.backup.layout import (
     read_metadata,
     sha256_file,
 )
-from alawael.db import Db, Document
+from alawael.infra.db import Db, Document
 
 BATCH_DOCUMENTS = 1000
 BATCH_BYTES = 4 * 1024 * 1024  # well under the 48 MB wire message limit

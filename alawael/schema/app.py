@@ -15,18 +15,19 @@ from strawberry.types.unset import UnsetType
 from alawael.auth.current import authenticate_request, bearer_token, token_from_connection_params
 from alawael.auth.socket_identity import SocketIdentity
 from alawael.config import Settings
-from alawael.context import Context, Resources
-from alawael.errors import AppError
-from alawael.operation_cache import OperationCacheMixin
+from alawael.context import Context
+from alawael.infra.resources import Resources
 from alawael.protect.graphql_http import GraphQLHTTPProtocol
 from alawael.realtime.websocket import LegacyWSHandler, TextWebSocketAdapter, TransportWSHandler
-from alawael.schema import ErrorSchema
+from alawael.schema.build import ErrorSchema
+from alawael.schema.operation_cache import OperationCacheMixin
+from alawael.shared.errors import AppError
 
 
 # GraphQLHTTPProtocol: media types and status codes, GET/405, persisted queries and the
 # safelist, the auth rate-limit budget (alawael.protect.graphql_http).
 # OperationCacheMixin: whole-result cache of read-only order/catalogue queries, when
-# OPERATION_CACHE=true (alawael.operation_cache); it sits after persisted-query resolution.
+# OPERATION_CACHE=true (alawael.schema.operation_cache); it sits after persisted-query resolution.
 class ERPGraphQL(GraphQLHTTPProtocol, OperationCacheMixin, GraphQL[Context, None]):
     # Text frames, fresh loaders per WebSocket operation, server pings (alawael.realtime).
     websocket_adapter_class = TextWebSocketAdapter

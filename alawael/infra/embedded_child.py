@@ -1,4 +1,4 @@
-"""Entry point of the embedded SecantusDB child process: `python -m alawael.embedded_child
+"""Entry point of the embedded SecantusDB child process: `python -m alawael.infra.embedded_child
 PARENT_PID secantus-args...`.
 
 It runs the SecantusDB server and exits when its parent dies, however the parent died

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from pymongo import AsyncMongoClient
 
-from alawael.backup.layout import DRILL_RESULT, Manifest, latest_backup
-from alawael.backup.restore import restore_backup
-from alawael.db import Document
+from alawael.infra.backup.layout import DRILL_RESULT, Manifest, latest_backup
+from alawael.infra.backup.restore import restore_backup
+from alawael.infra.db import Document
 
 
 @dataclass

@@ -46,7 +46,7 @@ class CacheStats:
         self._counts[name][result] += 1
         # Imported lazily: metrics.py imports Starlette and pymongo; tests of the cache
         # alone need neither, and a failing metrics import must never break a read.
-        from alawael.metrics import CACHE_REQUESTS
+        from alawael.infra.metrics import CACHE_REQUESTS
 
         CACHE_REQUESTS.labels(cache=name, result=result).inc()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from alawael.backup.layout import DRILL_RESULT, Manifest, completed_backups
+from alawael.infra.backup.layout import DRILL_RESULT, Manifest, completed_backups
 
 
 class BackupStatus(Collector):

@@ -6,11 +6,11 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from alawael.backup.drill import restore_drill
-from alawael.backup.dump import dump_database
-from alawael.backup.layout import backup_id
-from alawael.backup.retention import Retention, prune
-from alawael.context import Resources
+from alawael.infra.backup.drill import restore_drill
+from alawael.infra.backup.dump import dump_database
+from alawael.infra.backup.layout import backup_id
+from alawael.infra.backup.retention import Retention, prune
+from alawael.infra.resources import Resources
 
 
 def retention_of(res: Resources) -> Retention:

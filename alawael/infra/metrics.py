@@ -141,7 +141,7 @@ ANALYTICS_BUFFERED = Gauge(
 )
 
 
-# --- Process and dependencies (sampled by alawael.process_metrics in every worker) ------
+# --- Process and dependencies (sampled by alawael.infra.process_metrics in every worker) ------
 PROCESS_MEMORY = Gauge(
     "alawael_process_resident_memory_bytes",
     "Resident memory of each worker process (one series per pid with several workers).",
@@ -177,8 +177,7 @@ def install_hooks() -> None:
     if _installed:
         return
     _installed = True
-    from alawael.loaders.base import observe_batches
-    from alawael.schema.errors import observe_errors
+    from alawael.infra.observers import observe_batches, observe_errors
 
     observe_batches(observe_batch)
     observe_errors(count_error)
@@ -253,7 +252,7 @@ def render_metrics(backup_dir: Path | None = None) -> bytes:
     out = CollectorRegistry(auto_describe=False)
     out.register(_CacheRatio(source))
     if backup_dir is not None:
-        from alawael.backup.status import BackupStatus
+        from alawael.infra.backup.status import BackupStatus
 
         # Read from BACKUP_DIR at scrape time: backups and drills run by the job runner in
         # another worker, or by the CLI, show the same way, and survive restarts.

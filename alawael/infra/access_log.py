@@ -9,7 +9,7 @@ a task per request). It learns:
 - the user id from `scope["state"]["user_id"]`, set by whoever authenticated the request.
 
 WebSocket connections are counted (`alawael_websockets_open`) and remembered, so a
-shutdown can close them with 1001 "going away" (see alawael/shutdown.py).
+shutdown can close them with 1001 "going away" (see alawael/infra/shutdown.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from bson.errors import InvalidId
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alawael import metrics
+from alawael.infra import metrics
 
 log = logging.getLogger("alawael.access")
 

@@ -31,10 +31,10 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from alawael.cache import CacheStats, SingleFlight, dump_value, load_value
 from alawael.config import Settings
+from alawael.infra.cache import CacheStats, SingleFlight, dump_value, load_value
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("alawael.cache_redis")
 
 GEN_PREFIX = "cache:gen:"
 VALUE_PREFIX = "cache:v:"

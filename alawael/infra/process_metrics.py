@@ -12,9 +12,9 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from alawael import metrics
-from alawael.context import Resources
-from alawael.tasks import stop_task
+from alawael.infra import metrics
+from alawael.infra.resources import Resources
+from alawael.infra.tasks import stop_task
 
 SAMPLE_SECONDS = 5.0
 _PAGE = os.sysconf("SC_PAGE_SIZE")

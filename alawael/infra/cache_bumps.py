@@ -17,11 +17,11 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
-from alawael.cache import Cache, CacheStats
-from alawael.db import Db
-from alawael.tasks import stop_task
+from alawael.infra.cache import Cache, CacheStats
+from alawael.infra.db import Db
+from alawael.infra.tasks import stop_task
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("alawael.cache_bumps")
 
 BUMPS_ID = "cache_bumps"  # the record's _id in the `meta` collection
 POLL_SECONDS = 1.0

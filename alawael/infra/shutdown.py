@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from alawael.access_log import WebSocketRegistry
+from alawael.infra.access_log import WebSocketRegistry
 
 log = logging.getLogger("alawael.shutdown")
 

@@ -12,6 +12,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
+
+# MongoDB being unreachable: SERVICE_UNAVAILABLE for the client, not a bug.
+UNAVAILABLE_ERRORS = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
+
 
 class ErrorCode(StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"

@@ -27,7 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from pymongo.monitoring import CommandListener
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("alawael.db")
 
 Document = dict[str, Any]
 Db = AsyncDatabase[Document]
@@ -173,7 +173,7 @@ class EmbeddedMongo:
         cmd = [
             sys.executable,
             "-m",
-            "alawael.embedded_child",
+            "alawael.infra.embedded_child",
             str(os.getpid()),
             "--host",
             "127.0.0.1",

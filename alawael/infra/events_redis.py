@@ -30,10 +30,10 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from alawael.config import Settings
-from alawael.events import Event, LocalDelivery
-from alawael.realtime.fanout import LocalFanout
-from alawael.realtime.metrics import EVENT_HUB_RECONNECTS, EVENTS_PUBLISH_FAILED
-from alawael.tasks import stop_task
+from alawael.infra.events import Event, LocalDelivery
+from alawael.infra.fanout import LocalFanout
+from alawael.infra.realtime_metrics import EVENT_HUB_RECONNECTS, EVENTS_PUBLISH_FAILED
+from alawael.infra.tasks import stop_task
 
 log = logging.getLogger("alawael.events")
 

@@ -60,7 +60,7 @@ class CollectionEntry:
 class Manifest:
     database: str
     created_at: str  # ISO 8601 UTC, when the consistent read began
-    consistency: str  # how the point in time was obtained (see alawael.backup.dump)
+    consistency: str  # how the point in time was obtained (see alawael.infra.backup.dump)
     gzip: bool
     collections: list[CollectionEntry]
     duration_seconds: float = 0.0

@@ -27,9 +27,9 @@ from tqdm import tqdm
 
 from alawael.auth.passwords import hash_password
 from alawael.auth.permissions import Role
-from alawael.context import Resources
-from alawael.db import INDEXES, Document, ensure_indexes
-from alawael.errors import Conflict
+from alawael.infra.db import INDEXES, Document, ensure_indexes
+from alawael.infra.resources import Resources
+from alawael.shared.errors import Conflict
 
 DEMO_PASSWORD = "AlAwael-Demo-2026"
 ADMIN_EMAIL = "admin@alawael.example"

@@ -8,7 +8,7 @@ Publishing is best effort: the write it announces is already committed, so a hub
 cannot reach Redis logs, counts and delivers to this worker's subscribers instead of
 failing the mutation.
 
-With Redis (`alawael.events_redis.RedisEventHub`) each worker holds ONE Redis subscription
+With Redis (`alawael.infra.events_redis.RedisEventHub`) each worker holds ONE Redis subscription
 and dispatches to its local subscribers; `MemoryEventHub` serves a single worker.
 """
 
@@ -18,7 +18,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
-from alawael.realtime.fanout import Delivery, LocalFanout, Subscriber
+from alawael.infra.fanout import Delivery, LocalFanout, Subscriber
 
 Event = dict[str, Any]
 

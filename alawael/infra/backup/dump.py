@@ -40,7 +40,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.read_concern import ReadConcern
 
-from alawael.backup.layout import (
+from alawael.infra.backup.layout import (
     PARTIAL_SUFFIX,
     CollectionEntry,
     Manifest,
@@ -50,7 +50,7 @@ from alawael.backup.layout import (
     open_write,
     sha256_file,
 )
-from alawael.db import Db, Document
+from alawael.infra.db import Db, Document
 
 # Raw BSON in, raw BSON out: documents are never decoded, so the file holds the bytes the
 # server sent (no type drift through Python values) and dumping costs little CPU.

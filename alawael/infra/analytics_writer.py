@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
-from alawael import metrics
-from alawael.context import Resources
-from alawael.db import Document
+from alawael.infra import metrics
+from alawael.infra.db import Document
+from alawael.infra.resources import Resources
 
 log = logging.getLogger("alawael.analytics")
 

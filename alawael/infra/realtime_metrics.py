@@ -1,4 +1,4 @@
-"""Realtime metrics. The two gauges are defined with the rest in `alawael.metrics` (which
+"""Realtime metrics. The two gauges are defined with the rest in `alawael.infra.metrics` (which
 serves /metrics): `alawael_websockets_open` is kept by the access middleware,
 `alawael_subscriptions_active` by `alawael.realtime.stream`. The counters below are ours.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-from alawael.metrics import SUBSCRIPTIONS_ACTIVE, WEBSOCKETS_OPEN
+from alawael.infra.metrics import SUBSCRIPTIONS_ACTIVE, WEBSOCKETS_OPEN
 
 __all__ = [
     "EVENTS_PUBLISH_FAILED",

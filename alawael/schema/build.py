@@ -1,0 +1,71 @@
+"""Building the Strawberry schema: types per domain, composed in `root`. Built only when asked
+(create_app once per worker, `alawael export-schema`), never as a side effect of an import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+
+from alawael.config import Settings
+from alawael.schema.errors import ShapeErrors, is_unexpected, request_id_of
+from alawael.schema.root import Mutation, Query, Subscription
+from alawael.schema.scalars import SCALAR_MAP
+
+log = logging.getLogger("alawael.errors")
+
+
+class ErrorSchema(strawberry.Schema):
+    """Logs unexpected errors with their traceback and request id (Sentry's logging
+    integration forwards them); expected errors are the client's business, not the log's."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            if is_unexpected(error):
+                log.error(
+                    "unexpected error in GraphQL resolver",
+                    exc_info=error.original_error,
+                    extra={"request_id": request_id_of(execution_context), "path": error.path},
+                )
+
+
+def build_schema(
+    settings: Settings | None = None, *, production: bool | None = None
+) -> ErrorSchema:
+    """Build the schema. Validation rules and extensions are instantiated once here, so the
+    parser and validation caches stay effective (strawberry#4635)."""
+    if production is None:
+        production = settings.is_production if settings is not None else False
+    from alawael.protect.graphql_limits import schema_extensions
+
+    # Limits (depth, aliases, tokens, cost), introspection off in production, and the
+    # parser/validation caches: rule classes built once here (alawael.protect.graphql_limits).
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        ShapeErrors,
+        *schema_extensions(settings, production=production),
+    ]
+    max_batch = settings.graphql_max_batch if settings is not None else 10
+    return ErrorSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(
+            disable_field_suggestions=production,
+            scalar_map=SCALAR_MAP,
+            batching_config={"max_operations": max_batch},
+        ),
+    )
+
+
+@cache
+def exported_schema() -> ErrorSchema:
+    """The schema as exported to schema.graphql (production switches change no types); built
+    on the first call, then shared (the CLI, tests and benchmarks use it)."""
+    return build_schema(production=False)
