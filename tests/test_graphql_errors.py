@@ -8,7 +8,9 @@ from alawael.auth.permissions import Role
 from alawael.context import Resources
 from alawael.schema import orders as order_schema
 from tests.support.graphql import make_user
-from tests.test_subscriptions import ORDER_PLACED, Sub, listening, place, product
+from tests.support.schema_subscriptions import Sub, listening, place, product
+
+ORDER_PLACED = "subscription { orderPlaced { id number status total customer { email } } }"
 
 
 async def test_an_error_inside_a_subscription_event_is_masked(

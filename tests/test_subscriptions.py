@@ -3,24 +3,22 @@ per-event sharing of re-reads, liveness, coalescing. Events come from the real s
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from bson import ObjectId
 
-from alawael.auth.permissions import Actor, Role
-from alawael.context import Context, Resources
+from alawael.auth.permissions import Role
+from alawael.context import Resources
 from alawael.loaders.orders import OrderByIdLoader
 from alawael.schema.build import exported_schema
 from alawael.schema.node import to_global_id
 from alawael.services import flags, notifications, orders, products
 from alawael.services.notifications import NotificationType
-from alawael.services.orders import OrderLine, OrderStatus
+from alawael.services.orders import OrderStatus
 from tests.conftest import make_settings
 from tests.support.graphql import make_user
-from tests.support.rest import SETUP_MANAGER
+from tests.support.schema_subscriptions import Sub, listening, place, product
 
 schema = exported_schema()
 
@@ -34,81 +32,6 @@ FLAGS = """
 subscription { featureFlagChanged { key deleted enabled definition { key rolloutPercentage } } }
 """
 TICKER = "subscription { salesTicker { revenue orderCount averageOrderValue } }"
-
-
-class Sub:
-    """A running subscription: its results are pumped into a queue by a task."""
-
-    def __init__(self, res: Resources, query: str, user: Actor | None, variables: Any = None):
-        self.results: asyncio.Queue[Any] = asyncio.Queue()
-        self.res = res
-        self._task = asyncio.create_task(self._pump(query, user, variables))
-
-    async def _pump(self, query: str, user: Actor | None, variables: Any) -> None:
-        ctx = Context(resources=self.res, user=user)
-        stream = await schema.subscribe(query, variable_values=variables, context_value=ctx)
-        if not isinstance(stream, AsyncIterator):
-            await self.results.put(stream)
-            return
-        async for result in stream:
-            await self.results.put(result)
-        await self.results.put(None)  # completed
-
-    async def next(self, wait: float = 3.0) -> Any:
-        return await asyncio.wait_for(self.results.get(), wait)
-
-    async def data(self, wait: float = 3.0) -> dict[str, Any]:
-        result = await self.next(wait)
-        assert result is not None, "subscription completed"
-        assert not result.errors, result.errors
-        data: dict[str, Any] = result.data
-        return data
-
-    async def nothing(self, within: float = 0.3) -> None:
-        try:
-            got = await asyncio.wait_for(self.results.get(), within)
-        except TimeoutError:
-            return
-        raise AssertionError(f"unexpected result: {got}")
-
-    async def close(self) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-
-
-async def listening(res: Resources, channel: str, count: int) -> None:
-    """Wait until `count` subscribers listen on `channel` (subscriptions start lazily)."""
-    fanout = res.events.fanout  # type: ignore[attr-defined]
-    for _ in range(300):
-        if fanout.subscriber_count(channel) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"only {fanout.subscriber_count(channel)} subscribers on {channel}")
-
-
-async def product(res: Resources, stock: int = 100, price: int = 1250) -> ObjectId:
-    doc = await products.create_product(
-        res,
-        SETUP_MANAGER,
-        products.ProductData(
-            sku=f"SKU-{ObjectId()}",
-            name="Widget",
-            description="",
-            category="tools",
-            price_cents=price,
-            currency="SAR",
-            stock=stock,
-            low_stock_threshold=0,
-        ),
-    )
-    oid: ObjectId = doc["_id"]
-    return oid
-
-
-async def place(res: Resources, actor: Actor, pid: ObjectId, qty: int = 1) -> ObjectId:
-    doc = await orders.place_order(res, actor, [OrderLine(product_id=pid, quantity=qty)])
-    oid: ObjectId = doc["_id"]
-    return oid
 
 
 async def test_staff_receive_placed_orders_with_nested_relations(resources: Resources) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from alawael.auth.permissions import Role
 from tests.support.npm import npm_ci
-from tests.test_subscriptions_ws import placed, running_app, token_for
+from tests.support.subscriptions import placed, running_app, token_for
 
 JS_DIR = Path(__file__).parent / "js" / "subscriptions"
 ORDER_PLACED = "subscription { orderPlaced { number status } }"
