@@ -211,3 +211,37 @@ def test_websockets_log_one_access_line_not_uvicorns_two(mongo_uri: str, tmp_pat
     assert "connection open" not in log
     assert "[accepted]" not in log
     assert "connection closed" not in log
+
+
+async def test_a_websocket_client_leaving_mid_result_is_one_info_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Seen against a production server: a client that closed its socket while a query's
+    result was being sent made Strawberry log "Exception in worker task" with a traceback at
+    ERROR, once per operation. It is one INFO line and a counter now; real errors still log."""
+    from datetime import timedelta
+
+    from prometheus_client import REGISTRY
+    from strawberry.http.exceptions import WebSocketDisconnected
+
+    from alawael.realtime.websocket import TransportWSHandler
+
+    handler = TransportWSHandler(
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        None,
+        None,  # type: ignore[arg-type]
+        timedelta(seconds=1),
+    )
+    before = REGISTRY.get_sample_value("alawael_client_disconnects_total") or 0.0
+    with caplog.at_level(logging.INFO):
+        await handler.handle_task_exception(WebSocketDisconnected())
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    assert not any(r.exc_info for r in caplog.records)
+    assert REGISTRY.get_sample_value("alawael_client_disconnects_total") == before + 1
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        await handler.handle_task_exception(RuntimeError("a real bug"))
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]

@@ -68,7 +68,8 @@ CACHE_REQUESTS = Counter(
 )
 CLIENT_DISCONNECTS = Counter(
     "alawael_client_disconnects_total",
-    "HTTP requests whose client went away before the request was read (logged as 499).",
+    "Requests whose client went away before the request was read (logged as 499), and "
+    "WebSocket operations whose client left before the result was sent.",
 )
 RATE_LIMITED = Counter(
     "alawael_rate_limited_total",

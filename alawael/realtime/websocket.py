@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from functools import lru_cache
 from typing import Any
@@ -32,8 +33,11 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from alawael.auth.current import token_from_connection_params
 from alawael.context import OPERATION_LOADERS, Context
+from alawael.infra import metrics
 from alawael.realtime.socket_guard import SessionEnded, SocketGuard, status_of
 from alawael.shared.errors import AppError, BadUserInput
+
+log = logging.getLogger(__name__)
 
 LEGACY_SUBSCRIPTIONS_ONLY = (
     "The graphql-ws protocol carries subscriptions only; send queries and mutations over "
@@ -84,6 +88,16 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._extensions: dict[str, dict[str, Any] | None] = {}
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        """A client that closes its socket while an operation's result is being sent is
+        normal (a tab closed, a PWA backgrounded): one INFO line and a counter, not
+        Strawberry's ERROR traceback per operation."""
+        if isinstance(error, WebSocketDisconnected):
+            metrics.CLIENT_DISCONNECTS.inc()
+            log.info("WebSocket client left before its operation's result was sent")
+            return
+        await super().handle_task_exception(error)
 
     @property
     def guard(self) -> SocketGuard:
