@@ -87,3 +87,29 @@ async def test_feature_flags(client: httpx.AsyncClient, resources: Resources) ->
     for body in ({"rolloutPercentage": 101}, {"enabled": "yes"}, {"allowedRoles": ["GOD"]}):
         assert (await client.put(f"{FLAGS}/x-y", json=body, headers=admin)).status_code == 422
     assert (await client.get(FLAGS, headers={"Authorization": "Bearer junk"})).status_code == 401
+
+
+async def test_flag_audit_entries_carry_the_request_id_on_both_doors(
+    client: httpx.AsyncClient, resources: Resources
+) -> None:
+    """Flag writes are audited with the request id, as every other write (they dropped it)."""
+    _, admin = await signed_in(resources, Role.ADMIN)
+    rest = await client.put(
+        "/api/feature-flags/new-checkout",
+        json={"enabled": True},
+        headers={**admin, "X-Request-ID": "rest-flag-1"},
+    )
+    assert rest.status_code == 200, rest.text
+    deleted = await client.post(
+        "/graphql",
+        json={"query": 'mutation { deleteFeatureFlag(key: "new-checkout") { __typename } }'},
+        headers={**admin, "X-Request-ID": "graphql-flag-2"},
+    )
+    assert "errors" not in deleted.json(), deleted.json()
+    entries = await resources.db.audit_trail.find(
+        {"entity": "feature_flag"}, {"action": 1, "requestId": 1, "_id": 0}
+    ).to_list()
+    assert sorted((e["action"], e["requestId"]) for e in entries) == [
+        ("deleteFeatureFlag", "graphql-flag-2"),
+        ("setFeatureFlag", "rest-flag-1"),
+    ]

@@ -59,7 +59,7 @@ async def set_feature_flag(call: Call) -> FlagOut:
             for i, gid in enumerate(body.allowed_user_ids)
         ],
     )
-    doc = await flags.set_feature_flag(call.res, call.actor, data)
+    doc = await flags.set_feature_flag(call.res, call.actor, data, request_id=call.request_id)
     return FlagOut(
         key=doc["key"],
         enabled=flags.evaluate(doc, call.actor),

@@ -112,12 +112,16 @@ async def _set(info: Info, data: SetFeatureFlagInput) -> dict[str, Any]:
             from_global_id(gid, "User", field="allowedUserIds") for gid in data.allowed_user_ids
         ],
     )
-    doc = await flags.set_feature_flag(info.context.resources, info.context.user, parsed)
+    doc = await flags.set_feature_flag(
+        info.context.resources, info.context.user, parsed, request_id=info.context.request_id
+    )
     return {"flag": FeatureFlag.from_doc(doc)}
 
 
 async def _delete(info: Info, key: str) -> dict[str, Any]:
-    doc = await flags.delete_feature_flag(info.context.resources, info.context.user, key)
+    doc = await flags.delete_feature_flag(
+        info.context.resources, info.context.user, key, request_id=info.context.request_id
+    )
     return {"deleted_key": doc["key"]}
 
 

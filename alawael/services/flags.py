@@ -136,7 +136,9 @@ async def _check_users_exist(res: Resources, ids: list[ObjectId]) -> None:
         raise BadUserInput("Some allowed users do not exist.", field="allowedUserIds")
 
 
-async def set_feature_flag(res: Resources, actor: Actor | None, data: FlagInput) -> Document:
+async def set_feature_flag(
+    res: Resources, actor: Actor | None, data: FlagInput, *, request_id: str | None = None
+) -> Document:
     """Create or replace the flag `data.key`; returns the stored definition."""
     require(actor, Permission.MANAGE_FLAGS)
     _validate(data)
@@ -177,6 +179,7 @@ async def set_feature_flag(res: Resources, actor: Actor | None, data: FlagInput)
             before=before,
             after=after,
             session=session,
+            request_id=request_id,
         )
         return after
 
@@ -186,7 +189,9 @@ async def set_feature_flag(res: Resources, actor: Actor | None, data: FlagInput)
     return after
 
 
-async def delete_feature_flag(res: Resources, actor: Actor | None, key: str) -> Document:
+async def delete_feature_flag(
+    res: Resources, actor: Actor | None, key: str, *, request_id: str | None = None
+) -> Document:
     """Delete the flag `key`; returns the deleted definition (NOT_FOUND if there was none)."""
     require(actor, Permission.MANAGE_FLAGS)
 
@@ -205,6 +210,7 @@ async def delete_feature_flag(res: Resources, actor: Actor | None, key: str) -> 
             before=before,
             after=None,
             session=session,
+            request_id=request_id,
         )
         return before
 
