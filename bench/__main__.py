@@ -222,16 +222,8 @@ def main() -> int:
         redis = infra.start_redis(workdir)
         try:
             env = infra.Environment(db.uri, redis.url, "bench")
-            took = infra.seed(env, args.orders, args.products)
-            print(f"seeded {args.orders} orders / {args.products} products in {took:.1f}s")
-            token = infra.admin_token(env)
-            auth = {"Authorization": f"Bearer {token}"}
-            product_ids = infra.stock_up(env, 40)
-            from pymongo import MongoClient
-
-            mc: MongoClient[dict[str, Any]]
-            with MongoClient(env.mongo_uri) as mc:
-                sku = mc[env.db_name].products.find_one({"archived": False})["sku"]  # type: ignore[index]
+            work = infra.prepare_workload(env, args.orders, args.products)
+            auth, product_ids, sku = work.auth, work.product_ids, work.sku
             static = load.Target("/_bench/static")
             dash = load.Target("/graphql", [q.body(q.DASHBOARD)], auth)
             by_sku = load.Target("/graphql", [q.body(q.PRODUCT_BY_SKU, {"sku": sku})], auth)

@@ -210,6 +210,28 @@ def stock_up(env: Environment, count: int) -> list[str]:
     return [to_global_id("Product", d["_id"]) for d in docs]
 
 
+@dataclass
+class Workload:
+    """What every scenario drives the seeded server with."""
+
+    auth: dict[str, str]  # the admin's bearer header
+    product_ids: list[str]  # products stocked up for placeOrder
+    sku: str  # an unarchived product's SKU, for productBySku
+
+
+def prepare_workload(env: Environment, orders: int, products: int) -> Workload:
+    """Seed the database, sign the admin in and stock up products (prints the seed time)."""
+    took = seed(env, orders, products)
+    print(f"seeded {orders} orders / {products} products in {took:.1f}s")
+    auth = {"Authorization": f"Bearer {admin_token(env)}"}
+    product_ids = stock_up(env, 40)
+    client: MongoClient[dict[str, Any]] = MongoClient(env.mongo_uri)
+    with client:
+        product = client[env.db_name].products.find_one({"archived": False}, {"sku": 1})
+    assert product is not None, "the seed made no unarchived product"
+    return Workload(auth, product_ids, str(product["sku"]))
+
+
 class Server:
     """`alawael serve` with one worker, pinned to the server core."""
 

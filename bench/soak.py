@@ -305,18 +305,10 @@ def main() -> int:
         server: infra.Server | None = None
         try:
             env = infra.Environment(db.uri, "", "soak")
-            took = infra.seed(env, args.orders, args.products)
-            print(f"seeded {args.orders} orders / {args.products} products in {took:.1f}s")
+            work = infra.prepare_workload(env, args.orders, args.products)
+            auth, product_ids, sku = work.auth, work.product_ids, work.sku
             took = add_history(env, args.history)
             print(f"added {args.history} analytics records in {took:.1f}s")
-            token = infra.admin_token(env)
-            auth = {"Authorization": f"Bearer {token}"}
-            product_ids = infra.stock_up(env, 40)
-            from pymongo import MongoClient
-
-            mc: MongoClient[dict[str, Any]]
-            with MongoClient(env.mongo_uri) as mc:
-                sku = mc[env.db_name].products.find_one({"archived": False})["sku"]  # type: ignore[index]
             reads = [
                 q.body(q.DASHBOARD),
                 q.body(q.PRODUCT_BY_SKU, {"sku": sku}),

@@ -138,7 +138,11 @@ class _CancellationSwallowingPubSub:
     expires (Python 3.11's asyncio.timeout race): the cancellation comes back as a timeout,
     and the timeout as None."""
 
+    def __init__(self) -> None:
+        self.reading = asyncio.Event()
+
     async def get_message(self, **_: object) -> None:
+        self.reading.set()
         try:
             await asyncio.sleep(0.02)
         except asyncio.CancelledError:
@@ -156,8 +160,9 @@ async def test_the_listener_stops_even_when_redis_py_swallows_the_cancellation(
     loop: close() waited for a task whose cancellation had been swallowed."""
     client = Redis.from_url(redis_url)
     hub = RedisEventHub(client, make_settings(mongo_uri))
-    task = asyncio.create_task(hub._read(_CancellationSwallowingPubSub()))  # type: ignore[arg-type]
-    await asyncio.sleep(0.05)
+    pubsub = _CancellationSwallowingPubSub()
+    task = asyncio.create_task(hub._read(pubsub))  # type: ignore[arg-type]
+    await asyncio.wait_for(pubsub.reading.wait(), 5)  # the listener is inside its read loop
     task.cancel()
     done, _ = await asyncio.wait({task}, timeout=5)
     assert task in done

@@ -18,9 +18,10 @@ from bson import ObjectId
 
 from alawael.auth.permissions import Actor, Role
 from alawael.server import open_resources
-from alawael.services import orders, products, users
+from alawael.services import orders, users
 from tests.conftest import make_settings
 from tests.support.processes import ServerProcess
+from tests.support.rest import add_product
 from tests.support.ws import signed_in_token
 
 pytestmark = pytest.mark.slow
@@ -49,20 +50,7 @@ async def test_a_demoted_user_never_gets_the_old_roles_cached_view(
     async with open_resources(settings) as res:
         staff_token, staff, _ = await signed_in_token(res, Role.STAFF)
         admin = Actor(user_id=str(ObjectId()), role=Role.ADMIN)
-        product = await products.create_product(
-            res,
-            admin,
-            products.ProductData(
-                sku=f"OC-{ObjectId()}",
-                name="Lamp",
-                description="",
-                category="home",
-                price_cents=500,
-                currency="SAR",
-                stock=50,
-                low_stock_threshold=0,
-            ),
-        )
+        product, _ = await add_product(res, sku=f"OC-{ObjectId()}", price_cents=500, stock=50)
         placed = set()
         for _ in range(2):
             _, customer, _ = await signed_in_token(res, Role.CUSTOMER)

@@ -5,10 +5,8 @@ typed error instead of a traceback."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from alawael.auth.permissions import Role
+from tests.support.polling import eventually
 from tests.support.ws import (
     LEGACY,
     codes_of,
@@ -103,15 +102,14 @@ async def test_socket_operations_reach_access_log_and_analytics(
         lines = [r for r in caplog.records if r.getMessage().startswith("WS graphql:Me 200")]
         assert lines, [r.getMessage() for r in caplog.records]
         assert getattr(lines[0], "user_id", None) == actor.user_id
-        deadline = time.monotonic() + 10
-        while True:
-            record = await srv.resources.db.analytics.find_one(
-                {"apiEndpoint": "graphql:Me", "method": "WS"}
-            )
-            if record is not None:
-                break
-            assert time.monotonic() < deadline, "no analytics record for the socket operation"
-            await asyncio.sleep(0.05)
+        query = {"apiEndpoint": "graphql:Me", "method": "WS"}
+
+        async def recorded() -> bool:
+            return await srv.resources.db.analytics.find_one(query) is not None
+
+        await eventually(recorded, what="an analytics record for the socket operation")
+        record = await srv.resources.db.analytics.find_one(query)
+        assert record is not None
         assert str(record["userId"]) == actor.user_id
 
 

@@ -34,6 +34,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from alawael.auth.current import token_from_connection_params
 from alawael.context import OPERATION_LOADERS, Context
 from alawael.infra import metrics
+from alawael.infra.tasks import stop_task
 from alawael.realtime.socket_guard import SessionEnded, SocketGuard, status_of
 from alawael.shared.errors import AppError, BadUserInput
 
@@ -74,7 +75,30 @@ def _fresh_operation_loaders(context: Any) -> None:
         OPERATION_LOADERS.set(Loaders(context.resources.db))
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class _GuardedConnection:
+    """What both protocol handlers share: the connection's SocketGuard and the task that
+    closes the socket when its access token expires."""
+
+    context: Context
+    _guard: SocketGuard | None = None
+    _expiry_task: asyncio.Task[None] | None = None
+
+    @property
+    def guard(self) -> SocketGuard:
+        if self._guard is None:
+            self._guard = SocketGuard(self.context)
+        return self._guard
+
+    def _watch_expiry(self) -> None:
+        if self._expiry_task is None:
+            self._expiry_task = asyncio.create_task(self.guard.watch_expiry())
+
+    async def _stop_expiry_watch(self) -> None:
+        task, self._expiry_task = self._expiry_task, None
+        await stop_task(task)
+
+
+class TransportWSHandler(_GuardedConnection, BaseGraphQLTransportWSHandler[Context, None]):
     """Every `subscribe` passes the connection's SocketGuard (identity re-check, rate
     limits, persisted queries/safelist) before it runs, and leaves an access-log line.
     Re-authentication: a `ping` whose payload holds `authorization: "Bearer <token>"` (or
@@ -82,8 +106,6 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     `{"authenticated": true, "expiresAt": <epoch seconds>}`. A bad one closes with 4403."""
 
     _ping_task: asyncio.Task[None] | None = None
-    _expiry_task: asyncio.Task[None] | None = None
-    _guard: SocketGuard | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -99,17 +121,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_task_exception(error)
 
-    @property
-    def guard(self) -> SocketGuard:
-        if self._guard is None:
-            self._guard = SocketGuard(self.context)
-        return self._guard
-
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
         if self.connection_acknowledged and self._ping_task is None:
             self._ping_task = asyncio.create_task(self._ping_forever())
-            self._expiry_task = asyncio.create_task(self.guard.watch_expiry())
+            self._watch_expiry()
 
     async def _ping_forever(self) -> None:
         interval = float(getattr(self.view, "keep_alive_interval", None) or 15.0)
@@ -170,35 +186,22 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self.guard.record(operation.query, operation.operation_name, status, started)
 
     async def shutdown(self) -> None:
-        for name in ("_ping_task", "_expiry_task"):
-            task = getattr(self, name)
-            setattr(self, name, None)
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        task, self._ping_task = self._ping_task, None
+        await stop_task(task)
+        await self._stop_expiry_watch()
         await super().shutdown()
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+class LegacyWSHandler(_GuardedConnection, BaseGraphQLWSHandler[Context, None]):
     """Legacy graphql-ws: subscriptions only (the protocol's purpose), through the same
     SocketGuard; a query or mutation gets a typed BAD_USER_INPUT error, not a traceback
     (strawberry would try to iterate its single result). It has no re-authentication
     message: the socket closes with 4403 when the access token expires."""
 
-    _guard: SocketGuard | None = None
-    _expiry_task: asyncio.Task[None] | None = None
-
-    @property
-    def guard(self) -> SocketGuard:
-        if self._guard is None:
-            self._guard = SocketGuard(self.context)
-        return self._guard
-
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
-        if self.connection_acknowledged and self._expiry_task is None:
-            self._expiry_task = asyncio.create_task(self.guard.watch_expiry())
+        if self.connection_acknowledged:
+            self._watch_expiry()
 
     async def handle_async_results(
         self,
@@ -234,9 +237,5 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             self.guard.record(query, operation_name, status, started)
 
     async def cleanup(self) -> None:
-        task, self._expiry_task = self._expiry_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._stop_expiry_watch()
         await super().cleanup()

@@ -10,20 +10,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import uvicorn
 from bson import ObjectId
-from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from alawael.auth.permissions import Role
-from alawael.auth.sessions import create_session
-from alawael.auth.tokens import issue_access_token
 from alawael.context import Resources
-from alawael.infra.db import free_port
-from alawael.server import create_app
 from alawael.services import orders
-from tests.conftest import make_settings
+from tests.support import ws
 from tests.support.graphql import make_user
 from tests.support.polling import eventually
 
@@ -33,39 +27,16 @@ LEGACY = "graphql-ws"
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
-    """uvicorn on a free port inside the test's event loop (the lifespan already ran)."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="error")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)
-        await asyncio.sleep(0.01)
-    try:
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@contextlib.asynccontextmanager
 async def running_app(mongo_uri: str, **overrides: Any) -> AsyncIterator[tuple[str, Resources]]:
-    settings = make_settings(mongo_uri, **overrides)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        res: Resources = app.state.resources
-        async with serving(app) as url:
-            yield url, res
-        await res.client.drop_database(settings.mongodb_db)
+    """The app served by uvicorn in this loop: (its GraphQL WebSocket URL, its Resources)."""
+    async with ws.running_app(mongo_uri, **overrides) as served:
+        yield served.ws, served.resources
 
 
 async def token_for(res: Resources, role: Role) -> tuple[str, ObjectId]:
-    actor = await make_user(res, role)
-    session, _ = await create_session(res, ObjectId(actor.user_id), user_agent=None, ip=None)
-    token = issue_access_token(
-        res.settings, user_id=actor.user_id, role=role, session_id=str(session["_id"])
-    )
-    return token, session["_id"]
+    """(access token, session id) of a new user of `role` with a live session."""
+    token, _, session_id = await ws.signed_in_token(res, role)
+    return token, session_id
 
 
 async def open_ws(
