@@ -165,7 +165,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         except AppError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1
-        print(f"admin {user['email']} ready")
+        print(f"admin {user.email} ready")
         return 0
 
     return _with_resources(run)
@@ -182,10 +182,10 @@ def cmd_promote_admin(args: argparse.Namespace) -> int:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1
         if before is None:
-            print(f"{after['email']} already is an active ADMIN; nothing changed")
+            print(f"{after.email} already is an active ADMIN; nothing changed")
         else:
-            was = "active" if before.get("active", True) else "deactivated"
-            print(f"{after['email']} ({after['name']}): {was} {before['role']} -> active ADMIN")
+            was = "active" if before.active else "deactivated"
+            print(f"{after.email} ({after.name}): {was} {before.role} -> active ADMIN")
         return 0
 
     return _with_resources(run)

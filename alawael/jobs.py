@@ -150,8 +150,9 @@ async def low_stock_notifications(res: Resources) -> dict[str, Any]:
 
 async def daily_sales_summary(res: Resources, *, today: datetime | None = None) -> dict[str, Any]:
     """Yesterday's (UTC) revenue and order count, to every active manager and admin."""
+    from alawael.records.notifications import NotificationType
     from alawael.services.analytics import Granularity, sales_summary
-    from alawael.services.notifications import NotificationType, notify
+    from alawael.services.notifications import notify
     from alawael.shared.money import cents_to_decimal
 
     now = today or datetime.now(UTC)

@@ -22,17 +22,17 @@ async def test_audit_trail_filters_and_permission(resources: Resources) -> None:
     a = await products.create_product(
         resources, manager, products.ProductData(sku="A", name="A", price_cents=100, stock=20)
     )
-    await products.adjust_stock(resources, manager, a["_id"], -2, "count")
+    await products.adjust_stock(resources, manager, a.id, -2, "count")
     b = await products.create_product(
         resources, admin, products.ProductData(sku="B", name="B", price_cents=100)
     )
-    a_gid = to_global_id("Product", a["_id"])
+    a_gid = to_global_id("Product", a.id)
 
     everything = await execute(resources, AUDIT, {}, user=admin)
     assert everything.errors is None, everything.errors
     edges = everything.data["auditTrail"]["edges"]
     assert [e["node"]["action"] for e in edges] == ["createProduct", "adjustStock", "createProduct"]
-    assert edges[0]["node"]["entityId"] == to_global_id("Product", b["_id"])
+    assert edges[0]["node"]["entityId"] == to_global_id("Product", b.id)
     adjust = edges[1]["node"]
     assert adjust["before"] == {"stock": 20}
     assert adjust["after"] == {"stock": 18, "delta": -2, "reason": "count"}

@@ -242,6 +242,6 @@ async def test_role_comes_from_the_user_not_the_token(mongo_uri: str) -> None:
     async with running(settings) as (client, res):
         auth = await signed_in(res, Role.MANAGER)
         assert "errors" not in await ask(client, USERS, auth.access_token)
-        await res.db.users.update_one({"_id": auth.user["_id"]}, {"$set": {"role": "CUSTOMER"}})
+        await res.db.users.update_one({"_id": auth.user.id}, {"$set": {"role": "CUSTOMER"}})
         body = await ask(client, USERS, auth.access_token)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from bson import ObjectId
 
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
+from alawael.records.flags import FlagRecord
 from alawael.schema.node import to_global_id
 from alawael.server import create_app
 from alawael.services import flags
@@ -198,14 +200,16 @@ async def test_permissions(resources: Resources) -> None:
 
 
 def test_bucketing_is_deterministic_and_matches_the_rollout() -> None:
-    flag = {"key": "gradual", "enabled": True, "rolloutPercentage": 30, "allowedRoles": []}
+    now = datetime.now(UTC)
+    doc = {"_id": ObjectId(), "key": "gradual", "enabled": True, "rolloutPercentage": 30}
+    flag = FlagRecord.from_doc({**doc, "createdAt": now, "updatedAt": now})
     users = [Actor(user_id=str(ObjectId()), role=Role.CUSTOMER) for _ in range(1000)]
     first = [flags.evaluate(flag, user) for user in users]
     assert first == [flags.evaluate(flag, user) for user in users]
     # 1,000 draws at p=0.3: the standard deviation is ~14.5, so +-60 is over 4 sigma.
     assert 240 <= sum(first) <= 360
     # Raising the rollout only adds users: buckets are stable, nobody flips off.
-    wider = [flags.evaluate({**flag, "rolloutPercentage": 60}, user) for user in users]
+    wider = [flags.evaluate(replace(flag, rollout_percentage=60), user) for user in users]
     assert all(w for f, w in zip(first, wider, strict=True) if f)
     assert 540 <= sum(wider) <= 660
     # The bucket is the documented hash, so other services can reproduce it.
@@ -214,8 +218,8 @@ def test_bucketing_is_deterministic_and_matches_the_rollout() -> None:
         == int(__import__("hashlib").sha256(b"gradual:u1").hexdigest()[:8], 16) % 100
     )
     # 0% and 100% are exact.
-    assert not any(flags.evaluate({**flag, "rolloutPercentage": 0}, u) for u in users)
-    assert all(flags.evaluate({**flag, "rolloutPercentage": 100}, u) for u in users)
+    assert not any(flags.evaluate(replace(flag, rollout_percentage=0), u) for u in users)
+    assert all(flags.evaluate(replace(flag, rollout_percentage=100), u) for u in users)
 
 
 async def test_rollout_through_the_api_is_stable_per_user(resources: Resources) -> None:

@@ -23,8 +23,8 @@ from alawael.context import Resources
 from alawael.infra.cache import MemoryCache
 from alawael.infra.db import Document, make_client
 from alawael.infra.events import MemoryEventHub
-from alawael.loaders.notifications import NotificationsByUserIdLoader
-from alawael.loaders.orders import OrderByIdLoader, OrdersByUserIdLoader
+from alawael.loaders.notifications import NotificationByIdLoader
+from alawael.loaders.orders import OrderByIdLoader
 from alawael.loaders.products import ProductByIdLoader
 from tests.support.graphql import execute
 
@@ -60,11 +60,7 @@ class SpyOrders(SpyMixin, OrderByIdLoader):
     pass
 
 
-class SpyOrdersByUser(SpyMixin, OrdersByUserIdLoader):
-    pass
-
-
-class SpyNotificationsByUser(SpyMixin, NotificationsByUserIdLoader):
+class SpyNotifications(SpyMixin, NotificationByIdLoader):
     pass
 
 
@@ -124,7 +120,7 @@ async def test_product_loader_batches_keys_in_order(resources: Resources) -> Non
     keys = [docs[2]["_id"], missing, docs[0]["_id"], docs[1]["_id"]]
     results = await asyncio.gather(*(loader.load(k) for k in keys))
     assert loader.batches == [keys]
-    assert [r["sku"] if r else None for r in results] == ["SKU-2", None, "SKU-0", "SKU-1"]
+    assert [r.sku if r else None for r in results] == ["SKU-2", None, "SKU-0", "SKU-1"]
 
 
 async def test_order_loaders_batch(resources: Resources) -> None:
@@ -137,26 +133,21 @@ async def test_order_loaders_batch(resources: Resources) -> None:
     by_id.batches = []
     loaded = await by_id.load_many([o["_id"] for o in reversed(orders)])
     assert by_id.batches == [[o["_id"] for o in reversed(orders)]]
-    assert [o["number"] for o in loaded] == [o["number"] for o in reversed(orders)]
-
-    by_user = SpyOrdersByUser(resources.db)
-    by_user.batches = []
-    grouped = await asyncio.gather(*(by_user.load(u) for u in users))
-    assert by_user.batches == [users]
-    # Newest first per user; a user without orders gets an empty list.
-    assert [[o["number"] for o in group] for group in grouped] == [
-        ["ORD-000000", "ORD-000002"],
-        ["ORD-000001", "ORD-000003"],
-        [],
-    ]
+    # Typed records, in key order, their lines and history converted too.
+    assert [o.number for o in loaded] == [o["number"] for o in reversed(orders)]
+    assert [o.user_id for o in loaded] == [o["userId"] for o in reversed(orders)]
+    assert loaded[0].items[0].sku == "SKU-0"
+    assert loaded[0].status_history[0].by_user_id == orders[-1]["userId"]
 
 
 async def test_notifications_loader_batches(resources: Resources) -> None:
     users = [ObjectId() for _ in range(2)]
     now = datetime.now(UTC)
+    ids = [ObjectId() for _ in range(4)]
     await resources.db.notifications.insert_many(
         [
             {
+                "_id": ids[i],
                 "userId": users[i % 2],
                 "type": "ORDER_PLACED",
                 "title": f"n{i}",
@@ -168,11 +159,15 @@ async def test_notifications_loader_batches(resources: Resources) -> None:
             for i in range(4)
         ]
     )
-    loader = SpyNotificationsByUser(resources.db)
+    loader = SpyNotifications(resources.db)
     loader.batches = []
-    grouped = await asyncio.gather(*(loader.load(u) for u in users))
-    assert loader.batches == [users]
-    assert [[n["title"] for n in group] for group in grouped] == [["n2", "n0"], ["n3", "n1"]]
+    missing = ObjectId()
+    keys = [ids[3], missing, ids[0]]
+    loaded = await asyncio.gather(*(loader.load(k) for k in keys))
+    assert loader.batches == [keys]
+    assert [n.title if n else None for n in loaded] == ["n3", None, "n0"]
+    assert loaded[0] is not None
+    assert loaded[0].user_id == users[1]
 
 
 class CommandCounter(CommandListener):

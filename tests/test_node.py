@@ -31,9 +31,9 @@ async def test_node_dispatches_by_type_and_hides_what_you_cannot_see(
     old = await products.create_product(
         resources, manager, products.ProductData(sku="OLD", name="O", price_cents=1)
     )
-    await products.archive_product(resources, manager, old["_id"])
-    live_id = to_global_id("Product", live["_id"])
-    old_id = to_global_id("Product", old["_id"])
+    await products.archive_product(resources, manager, old.id)
+    live_id = to_global_id("Product", live.id)
+    old_id = to_global_id("Product", old.id)
 
     found = await execute(resources, NODE, {"id": live_id})
     assert found.data["node"] == {"__typename": "Product", "id": live_id, "sku": "LIVE"}

@@ -6,9 +6,9 @@ from bson import ObjectId
 
 from alawael.auth.permissions import Role
 from alawael.context import Resources
+from alawael.records.notifications import NotificationType
 from alawael.schema.node import to_global_id
 from alawael.services import notifications
-from alawael.services.notifications import NotificationType
 from tests.support.graphql import execute, make_user
 
 LIST = """
@@ -42,7 +42,7 @@ async def seed(res: Resources, user_id: str, count: int) -> list[str]:
             body="b",
             data={"n": i},
         )
-        ids.append(str(to_global_id("Notification", docs[0]["_id"])))
+        ids.append(str(to_global_id("Notification", docs[0].id)))
     return ids
 
 

@@ -55,9 +55,9 @@ async def test_a_demoted_user_never_gets_the_old_roles_cached_view(
         for _ in range(2):
             _, customer, _ = await signed_in_token(res, Role.CUSTOMER)
             order = await orders.place_order(
-                res, customer, [orders.OrderLine(product["_id"], 1)], note=None
+                res, customer, [orders.OrderLine(product.id, 1)], note=None
             )
-            placed.add(order["number"])
+            placed.add(order.number)
 
         server = ServerProcess(
             {

@@ -16,6 +16,7 @@ import pytest
 
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
+from alawael.records.orders import OrderRecord
 from alawael.schema.node import to_global_id
 from alawael.services import orders, products
 from alawael.shared.errors import InsufficientStock
@@ -42,7 +43,7 @@ async def test_no_overselling_under_concurrent_orders(resources: Resources) -> N
     )
     customers = [await make_user(resources, Role.CUSTOMER) for _ in range(20)]
     variables = {
-        "input": {"items": [{"productId": to_global_id("Product", product["_id"]), "quantity": 1}]}
+        "input": {"items": [{"productId": to_global_id("Product", product.id), "quantity": 1}]}
     }
     results = await asyncio.gather(
         *(
@@ -60,7 +61,7 @@ async def test_no_overselling_under_concurrent_orders(resources: Resources) -> N
         r.data["placeOrder"]["order"]["number"] for r in results if r.data["placeOrder"]["order"]
     }
     assert len(numbers) == STOCK  # unique, though not dense
-    doc = await resources.db.products.find_one({"_id": product["_id"]})
+    doc = await resources.db.products.find_one({"_id": product.id})
     assert doc is not None
     assert doc["stock"] == 0
     assert await resources.db.orders.count_documents({}) == STOCK
@@ -86,14 +87,14 @@ async def test_transactions_alone_prevent_overselling(
         resources, manager, products.ProductData(sku="P", name="P", price_cents=1, stock=5)
     )
     buyer = await make_user(resources, Role.CUSTOMER)
-    line = [orders.OrderLine(product["_id"], 1)]
+    line = [orders.OrderLine(product.id, 1)]
     results = await asyncio.gather(
         *(orders.place_order(resources, buyer, line) for _ in range(15)), return_exceptions=True
     )
-    placed = [r for r in results if isinstance(r, dict)]
+    placed = [r for r in results if isinstance(r, OrderRecord)]
     refused = [r for r in results if isinstance(r, InsufficientStock)]
     assert (len(placed), len(refused)) == (5, 10), results
-    doc = await resources.db.products.find_one({"_id": product["_id"]})
+    doc = await resources.db.products.find_one({"_id": product.id})
     assert doc is not None
     assert doc["stock"] == 0
     assert await resources.db.orders.count_documents({}) == 5

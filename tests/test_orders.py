@@ -55,7 +55,7 @@ async def add(res: Resources, sku: str, *, price: int = 1000, stock: int = 10) -
     manager = Actor(user_id="0" * 24, role=Role.MANAGER)
     data = products.ProductData(sku=sku, name=f"Product {sku}", price_cents=price, stock=stock)
     doc = await products.create_product(res, manager, data)
-    return str(to_global_id("Product", doc["_id"]))
+    return str(to_global_id("Product", doc.id))
 
 
 async def stock_of(res: Resources, gid: str) -> int:

@@ -6,7 +6,9 @@ import pytest
 
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
+from alawael.records.products import ProductRecord
 from alawael.schema.node import to_global_id
+from alawael.services import audit as audit_service
 from alawael.services import products
 from tests.support.graphql import execute, make_user
 
@@ -60,8 +62,8 @@ async def add(
     return await products.create_product(res, manager, data)
 
 
-def gid(doc: dict[str, Any]) -> str:
-    return to_global_id("Product", doc["_id"])
+def gid(product: ProductRecord) -> str:
+    return to_global_id("Product", product.id)
 
 
 async def test_create_product_and_read_it_back(resources: Resources) -> None:
@@ -149,7 +151,7 @@ async def test_update_product_and_sku_conflict(resources: Resources) -> None:
     missing = to_global_id("Product", "0" * 24)
     gone = await execute(resources, UPDATE, {"id": missing, "input": {"name": "x"}}, user=manager)
     assert gone.data["updateProduct"]["errors"] == [{"code": "NOT_FOUND", "field": "id"}]
-    wrong_type = to_global_id("Order", a["_id"])
+    wrong_type = to_global_id("Order", a.id)
     bad = await execute(resources, UPDATE, {"id": wrong_type, "input": {}}, user=manager)
     assert bad.data["updateProduct"]["errors"] == [{"code": "BAD_USER_INPUT", "field": "id"}]
 
@@ -249,7 +251,7 @@ async def test_adjust_stock_bounds_and_low_stock_notification(resources: Resourc
             resources, ADJUST, {"id": gid(a), "delta": delta, "reason": reason}, user=manager
         )
         assert bad.data["adjustStock"]["errors"][0]["field"] == field
-    doc = await resources.db.products.find_one({"_id": a["_id"]})
+    doc = await resources.db.products.find_one({"_id": a.id})
     assert doc is not None
     assert doc["stock"] == 9
     # 12 -> 9 crossed the threshold of 10: managers and admins are told once.
@@ -274,19 +276,19 @@ async def test_a_product_write_and_its_audit_entry_commit_together(
     async def audit_fails(*args: object, **kwargs: object) -> None:
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(products.audit, "record", audit_fails)
+    monkeypatch.setattr(audit_service, "record", audit_fails)
     with pytest.raises(RuntimeError):
         await products.create_product(
             resources, manager, products.ProductData(sku="LOST", name="Lost", price_cents=100)
         )
     with pytest.raises(RuntimeError):
-        await products.adjust_stock(resources, manager, doc["_id"], 5, "restock")
+        await products.adjust_stock(resources, manager, doc.id, 5, "restock")
     with pytest.raises(RuntimeError):
         await products.update_product(
-            resources, manager, doc["_id"], products.ProductData(name="Renamed")
+            resources, manager, doc.id, products.ProductData(name="Renamed")
         )
     # Nothing half-written: no unaudited product, stock or rename.
     assert await resources.db.products.count_documents({"sku": "LOST"}) == 0
-    kept = await resources.db.products.find_one({"_id": doc["_id"]})
+    kept = await resources.db.products.find_one({"_id": doc.id})
     assert kept is not None
     assert (kept["stock"], kept["name"]) == (0, "Kept")

@@ -7,8 +7,9 @@ from bson import ObjectId
 
 from alawael.auth.permissions import Role
 from alawael.context import Resources
+from alawael.records.notifications import NotificationType
 from alawael.schema.node import to_global_id
-from alawael.services.notifications import NotificationType, notify
+from alawael.services.notifications import notify
 from tests.support.rest import signed_in
 
 NOTIFICATIONS = "/api/notifications"

@@ -9,14 +9,15 @@ from bson import ObjectId
 
 from alawael.auth.permissions import Role
 from alawael.context import Resources
+from alawael.records.products import ProductRecord
 from alawael.schema.node import to_global_id
 from tests.support.rest import add_product, signed_in
 
 ORDERS = "/api/orders"
 
 
-async def _stock(resources: Resources, product: dict[str, object]) -> int:
-    doc = await resources.db.products.find_one({"_id": product["_id"]})
+async def _stock(resources: Resources, product: ProductRecord) -> int:
+    doc = await resources.db.products.find_one({"_id": product.id})
     assert doc is not None
     return int(doc["stock"])
 

@@ -63,7 +63,7 @@ async def test_get_product(client: httpx.AsyncClient, resources: Resources) -> N
     response = await client.get(f"{PRODUCTS}/{gid}")
     assert response.status_code == 200
     assert response.json()["data"]["id"] == gid
-    for bad in (to_global_id("Product", ObjectId()), "garbage", to_global_id("Order", doc["_id"])):
+    for bad in (to_global_id("Product", ObjectId()), "garbage", to_global_id("Order", doc.id)):
         missing = await client.get(f"{PRODUCTS}/{bad}")
         assert missing.status_code == 404, bad
         assert missing.json()["error"]["code"] == "NOT_FOUND"

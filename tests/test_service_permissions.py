@@ -165,13 +165,13 @@ async def test_every_service_entry_point_checks_its_caller(
 ) -> None:
     allowed, call = ENTRY_POINTS[entry]
     doc, _ = await add_product(resources, sku=f"M-{ObjectId()}", stock=50)
-    product: ObjectId = doc["_id"]
+    product: ObjectId = doc.id
     customer = await make_user(resources, Role.CUSTOMER)
     order = await orders.place_order(resources, customer, [orders.OrderLine(product, 1)])
     target = await make_user(resources, Role.CUSTOMER)
     # A second admin, so demoting or deactivating never meets the last-admin guard.
     await make_user(resources, Role.ADMIN)
-    world = World(resources, product, order["_id"], customer, ObjectId(target.user_id))
+    world = World(resources, product, order.id, customer, ObjectId(target.user_id))
     actors: dict[str, Actor | None] = {ANON: None}
     for role in ROLES[1:]:
         actors[role] = await make_user(resources, Role(role))

@@ -11,11 +11,11 @@ from bson import ObjectId
 from alawael.auth.permissions import Role
 from alawael.context import Resources
 from alawael.loaders.orders import OrderByIdLoader
+from alawael.records.notifications import NotificationType
+from alawael.records.orders import OrderStatus
 from alawael.schema.build import exported_schema
 from alawael.schema.node import to_global_id
 from alawael.services import flags, notifications, orders, products
-from alawael.services.notifications import NotificationType
-from alawael.services.orders import OrderStatus
 from tests.conftest import make_settings
 from tests.support.graphql import make_user
 from tests.support.schema_subscriptions import Sub, listening, place, product
@@ -169,7 +169,7 @@ async def test_notifications_reach_only_their_owner(resources: Resources) -> Non
         data={},
     )
     got = (await a_sub.data())["notificationReceived"]
-    assert got == {"id": to_global_id("Notification", docs[0]["_id"]), "title": "Shipped"}
+    assert got == {"id": to_global_id("Notification", docs[0].id), "title": "Shipped"}
     await b_sub.nothing()
     await a_sub.close()
     await b_sub.close()

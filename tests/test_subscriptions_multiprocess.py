@@ -77,7 +77,7 @@ async def seed(res: Resources) -> dict[str, Any]:
     )
     from alawael.schema.node import to_global_id
 
-    out["pid"] = to_global_id("Product", doc["_id"])
+    out["pid"] = to_global_id("Product", doc.id)
     return out
 
 

@@ -218,7 +218,7 @@ async def test_deactivation_revokes_sessions(resources: Resources) -> None:
     admin = await make_user(resources, Role.ADMIN)
     await users.create_user(resources, None, email="d@example.com", password=PASSWORD, name="D")
     signed_in = await users.authenticate(resources, email="d@example.com", password=PASSWORD)
-    target = signed_in.user["_id"]
+    target = signed_in.user.id
     await users.set_user_active(resources, admin, target, False)
     assert await resources.db.sessions.count_documents({"userId": target, "revoked": False}) == 0
     with pytest.raises(Unauthenticated):
@@ -257,15 +257,15 @@ async def test_two_admins_cannot_demote_each_other_at_once(resources: Resources)
 
 async def test_create_admin_creates_but_never_takes_over(resources: Resources) -> None:
     created = await users.create_admin(resources, "Root@Example.com", PASSWORD, "Root")
-    assert (created["email"], created["role"]) == ("root@example.com", "ADMIN")
+    assert (created.email, created.role) == ("root@example.com", "ADMIN")
     again = await users.create_admin(resources, "root@example.com", PASSWORD, "Root")
-    assert again["_id"] == created["_id"]
+    assert again.id == created.id
     await users.create_user(resources, None, email="c@example.com", password=PASSWORD, name="C")
     with pytest.raises(users.AdminEmailTaken):
         await users.create_admin(resources, "c@example.com", "another long pass", "C")
     # The existing user is left alone: role and password.
     result = await users.authenticate(resources, email="c@example.com", password=PASSWORD)
-    assert result.user["role"] == "CUSTOMER"
+    assert result.user.role == "CUSTOMER"
     with pytest.raises(BadUserInput) as bad:
         await users.create_admin(resources, "x@example.com", "short", "X")
     assert bad.value.field == "password"

@@ -49,7 +49,7 @@ async def bootstrap_admin(res: Resources) -> bool:
     except AdminEmailTaken as exc:
         security_log.error("ADMIN_EMAIL not applied: %s", exc.message)
         return False
-    log.info("admin account ready", extra={"email": user["email"]})
+    log.info("admin account ready", extra={"email": user.email})
     return True
 
 

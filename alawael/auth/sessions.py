@@ -20,6 +20,7 @@ from datetime import timedelta
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
 from alawael.auth.permissions import Actor, Role
@@ -59,13 +60,20 @@ def split_refresh_token(token: str) -> tuple[ObjectId, str]:
 
 
 async def create_session(
-    res: Resources, user_id: ObjectId, *, user_agent: str | None, ip: str | None
+    res: Resources,
+    user_id: ObjectId,
+    *,
+    user_agent: str | None,
+    ip: str | None,
+    sid: ObjectId | None = None,
+    session: AsyncClientSession | None = None,
 ) -> tuple[Document, str]:
-    """Insert a session; returns (session document, refresh token)."""
+    """Insert a session (in the caller's transaction, if given); returns (session document,
+    refresh token)."""
     secret, digest = _new_secret()
     now = utcnow()
     doc: Document = {
-        "_id": ObjectId(),
+        "_id": sid or ObjectId(),
         "userId": user_id,
         "refreshHash": digest,
         "previousHashes": [],
@@ -76,7 +84,7 @@ async def create_session(
         "lastUsedAt": now,
         "expireAt": now + timedelta(seconds=res.settings.refresh_token_ttl_seconds),
     }
-    await res.db.sessions.insert_one(doc)
+    await res.db.sessions.insert_one(doc, session=session)
     return doc, f"{doc['_id']}.{secret}"
 
 
@@ -121,19 +129,37 @@ async def rotate_session(
     raise Unauthenticated(INVALID_REFRESH)
 
 
-async def revoke_session(res: Resources, sid: ObjectId, *, reason: str) -> bool:
+async def revoke_session(
+    res: Resources, sid: ObjectId, *, reason: str, session: AsyncClientSession | None = None
+) -> bool:
+    """Revoke one session. Inside a transaction (`session`), call `session_checks(res).forget`
+    again after the commit: a check in between could remember the still-live session."""
     result = await res.db.sessions.update_one(
         {"_id": sid, "revoked": False},
         {"$set": {"revoked": True, "revokedReason": reason, "revokedAt": utcnow()}},
+        session=session,
     )
     session_checks(res).forget(str(sid))
     return result.modified_count > 0
 
 
-async def revoke_user_sessions(res: Resources, user_id: ObjectId, *, reason: str) -> int:
+async def revoke_user_sessions(
+    res: Resources,
+    user_id: ObjectId,
+    *,
+    reason: str,
+    session: AsyncClientSession | None = None,
+    keep: ObjectId | None = None,
+) -> int:
+    """Revoke every live session of a user (but `keep`, if given). Inside a transaction, call
+    `session_checks(res).forget_user` again after the commit (see revoke_session)."""
+    query: Document = {"userId": user_id, "revoked": False}
+    if keep is not None:
+        query["_id"] = {"$ne": keep}
     result = await res.db.sessions.update_many(
-        {"userId": user_id, "revoked": False},
+        query,
         {"$set": {"revoked": True, "revokedReason": reason, "revokedAt": utcnow()}},
+        session=session,
     )
     session_checks(res).forget_user(str(user_id))
     return result.modified_count

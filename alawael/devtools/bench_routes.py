@@ -43,7 +43,8 @@ def install_naive_loaders() -> None:
     from alawael.loaders.base import DocumentByIdLoader
 
     async def load(self: DocumentByIdLoader, key: Any) -> Any:
-        return await self.db[self.collection].find_one({"_id": key}, self.projection)
+        doc = await self.db[self.collection].find_one({"_id": key}, self.projection)
+        return None if doc is None else self.to_item(doc)
 
     DocumentByIdLoader.load = load  # type: ignore[method-assign,assignment]
 

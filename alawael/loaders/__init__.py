@@ -10,11 +10,8 @@ from functools import cached_property
 
 from alawael.infra.db import Db
 from alawael.loaders.flags import FeatureFlagByIdLoader
-from alawael.loaders.notifications import (
-    NotificationByIdLoader,
-    NotificationsByUserIdLoader,
-)
-from alawael.loaders.orders import OrderByIdLoader, OrdersByUserIdLoader
+from alawael.loaders.notifications import NotificationByIdLoader
+from alawael.loaders.orders import OrderByIdLoader
 from alawael.loaders.products import ProductByIdLoader
 from alawael.loaders.users import UserByIdLoader
 
@@ -40,13 +37,5 @@ class Loaders:
         return OrderByIdLoader(self.db)
 
     @cached_property
-    def orders_by_user_id(self) -> OrdersByUserIdLoader:
-        return OrdersByUserIdLoader(self.db)
-
-    @cached_property
     def notification_by_id(self) -> NotificationByIdLoader:
         return NotificationByIdLoader(self.db)
-
-    @cached_property
-    def notifications_by_user_id(self) -> NotificationsByUserIdLoader:
-        return NotificationsByUserIdLoader(self.db)

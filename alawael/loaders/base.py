@@ -14,11 +14,12 @@ from alawael.infra.observers import BatchObserver, observe_batches, report_batch
 # (collection, batch size) goes to the observers after each batch: the metrics module counts
 # them. Re-exported for callers that registered here before the hooks moved.
 _report = report_batch
-__all__ = ["BatchObserver", "DocumentByIdLoader", "DocumentsByFieldLoader", "observe_batches"]
+__all__ = ["BatchObserver", "DocumentByIdLoader", "observe_batches"]
 
 
 class DocumentByIdLoader(DataLoader):  # type: ignore[type-arg]
-    """Loads documents by `_id`; missing ids resolve to None."""
+    """Loads documents by `_id`, each turned into what the door works with (a typed record,
+    see `to_item`); missing ids resolve to None."""
 
     collection: str = ""
     projection: Mapping[str, Any] | None = None
@@ -29,30 +30,12 @@ class DocumentByIdLoader(DataLoader):  # type: ignore[type-arg]
         if collection is not None:
             self.collection = collection
 
-    async def batch_load_fn(self, keys: Sequence[ObjectId]) -> list[Document | None]:
+    def to_item(self, doc: Document) -> Any:
+        """The loaded value for one document: the document itself unless a subclass says."""
+        return doc
+
+    async def batch_load_fn(self, keys: Sequence[ObjectId]) -> list[Any]:
         _report(self.collection, len(keys))
         cursor = self.db[self.collection].find({"_id": {"$in": list(keys)}}, self.projection)
-        by_id = {doc["_id"]: doc async for doc in cursor}
+        by_id = {doc["_id"]: self.to_item(doc) async for doc in cursor}
         return [by_id.get(key) for key in keys]
-
-
-class DocumentsByFieldLoader(DataLoader):  # type: ignore[type-arg]
-    """One-to-many: loads the documents whose `field` equals each key, sorted as asked."""
-
-    collection: str = ""
-    field: str = ""
-    sort: list[tuple[str, int]] | None = None
-
-    def __init__(self, db: Db) -> None:
-        super().__init__()
-        self.db = db
-
-    async def batch_load_fn(self, keys: Sequence[Any]) -> list[list[Document]]:
-        _report(self.collection, len(keys))
-        cursor = self.db[self.collection].find({self.field: {"$in": list(keys)}})
-        if self.sort:
-            cursor = cursor.sort(self.sort)
-        grouped: dict[Any, list[Document]] = {key: [] for key in keys}
-        async for doc in cursor:
-            grouped.setdefault(doc[self.field], []).append(doc)
-        return [grouped[key] for key in keys]

@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-from pymongo import DESCENDING
-
-from alawael.loaders.base import DocumentByIdLoader, DocumentsByFieldLoader
-
-
-class NotificationsByUserIdLoader(DocumentsByFieldLoader):
-    """All notifications of each user, newest first (one `$in` query per batch)."""
-
-    collection = "notifications"
-    field = "userId"
-    sort = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+from alawael.infra.db import Document
+from alawael.loaders.base import DocumentByIdLoader
+from alawael.records.notifications import NotificationRecord
 
 
 class NotificationByIdLoader(DocumentByIdLoader):
     collection = "notifications"
+
+    def to_item(self, doc: Document) -> NotificationRecord:
+        return NotificationRecord.from_doc(doc)

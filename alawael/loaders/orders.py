@@ -1,19 +1,12 @@
 from __future__ import annotations
 
-from pymongo import DESCENDING
-
-from alawael.loaders.base import DocumentByIdLoader, DocumentsByFieldLoader
+from alawael.infra.db import Document
+from alawael.loaders.base import DocumentByIdLoader
+from alawael.records.orders import OrderRecord
 
 
 class OrderByIdLoader(DocumentByIdLoader):
     collection = "orders"
 
-
-class OrdersByUserIdLoader(DocumentsByFieldLoader):
-    """All orders of each user, newest first. `User.orders` is a paginated connection and
-    uses `paginate` instead (cursors need a keyset query per user); this loader serves
-    list-shaped uses where a handful of users each have a handful of orders."""
-
-    collection = "orders"
-    field = "userId"
-    sort = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+    def to_item(self, doc: Document) -> OrderRecord:
+        return OrderRecord.from_doc(doc)

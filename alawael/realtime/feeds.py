@@ -18,6 +18,10 @@ from alawael.context import Context
 from alawael.infra.db import Document
 from alawael.infra.fanout import Delivery
 from alawael.realtime.stream import follow, memo_by_scope
+from alawael.records.flags import FlagRecord
+from alawael.records.notifications import NotificationRecord
+from alawael.records.orders import OrderRecord
+from alawael.records.products import ProductRecord
 from alawael.services import analytics, flags, notifications, orders, products
 from alawael.shared.errors import Unauthenticated
 
@@ -38,7 +42,7 @@ async def order_feed(
     *,
     kinds: frozenset[str],
     order_id: ObjectId | None,
-    to_node: Callable[[Document], T],
+    to_node: Callable[[OrderRecord], T],
 ) -> AsyncGenerator[T, None]:
     """Orders of the given event types the subscriber may see (optionally one order)."""
     actor = _actor(ctx)
@@ -56,8 +60,8 @@ async def order_feed(
         oid = ObjectId(event["orderId"])
 
         async def load() -> T | None:
-            doc = orders.visible(actor, await ectx.loaders.order_by_id.load(oid))
-            return to_node(doc) if doc is not None else None
+            order = orders.visible(actor, await ectx.loaders.order_by_id.load(oid))
+            return to_node(order) if order is not None else None
 
         value: T | None = await memo_by_scope(delivery, "order", actor, load)
         return value
@@ -67,7 +71,7 @@ async def order_feed(
 
 
 async def notification_feed(
-    ctx: Context, *, to_node: Callable[[Document], T]
+    ctx: Context, *, to_node: Callable[[NotificationRecord], T]
 ) -> AsyncGenerator[T, None]:
     """The subscriber's own new notifications."""
     actor = _actor(ctx)
@@ -83,7 +87,7 @@ async def notification_feed(
 
 
 async def stock_feed(
-    ctx: Context, *, product_id: ObjectId | None, to_node: Callable[[Document], T]
+    ctx: Context, *, product_id: ObjectId | None, to_node: Callable[[ProductRecord], T]
 ) -> AsyncGenerator[T, None]:
     """Products whose stock changed (archived ones only for managers, as in queries)."""
     actor = ctx.user
@@ -96,8 +100,8 @@ async def stock_feed(
         oid = ObjectId(delivery.event["productId"])
 
         async def load() -> T | None:
-            doc = products.visible(actor, await ectx.loaders.product_by_id.load(oid))
-            return to_node(doc) if doc is not None else None
+            product = products.visible(actor, await ectx.loaders.product_by_id.load(oid))
+            return to_node(product) if product is not None else None
 
         value: T | None = await delivery.memo(("product", scope), load)
         return value
@@ -107,7 +111,7 @@ async def stock_feed(
 
 
 async def flag_feed(
-    ctx: Context, *, to_node: Callable[[str, bool, bool, Document | None], T]
+    ctx: Context, *, to_node: Callable[[str, bool, bool, FlagRecord | None], T]
 ) -> AsyncGenerator[T, None]:
     """Flag changes: evaluated for the subscriber; the definition only for flag managers."""
     actor = _actor(ctx)
@@ -117,9 +121,11 @@ async def flag_feed(
         key = str(delivery.event["key"])
         deleted = bool(delivery.event.get("deleted"))
         # One read of the definition per event for everybody; evaluation is per user.
-        doc = await delivery.memo(("flag", key), lambda: flags.get_flag_by_key(ectx.resources, key))
-        enabled = flags.evaluate(doc, actor) if doc is not None else False
-        return to_node(key, deleted, enabled, doc if sees_definition else None)
+        flag = await delivery.memo(
+            ("flag", key), lambda: flags.get_flag_by_key(ectx.resources, key)
+        )
+        enabled = flags.evaluate(flag, actor) if flag is not None else False
+        return to_node(key, deleted, enabled, flag if sees_definition else None)
 
     async for value in follow(ctx, [flags.CHANNEL], render, name="flags"):
         yield value

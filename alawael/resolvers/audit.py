@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from bson import ObjectId
 from strawberry.types import Info
 
+from alawael.records.audit import AuditRecord
 from alawael.services import audit
 from alawael.services.pagination import Page, PageArgs
 from alawael.shared.errors import BadUserInput
@@ -40,7 +41,7 @@ def _entity_id(raw: str) -> Any:
 
 async def audit_page(
     info: Info, flt: AuditFilterInput | None, first: int | None, after: str | None
-) -> Page:
+) -> Page[AuditRecord]:
     parsed = audit.AuditFilter(
         user_id=from_global_id(flt.user_id, "User", "userId") if flt and flt.user_id else None,
         entity=flt.entity if flt else None,

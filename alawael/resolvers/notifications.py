@@ -1,12 +1,14 @@
-"""Notification resolvers: GraphQL arguments in, service calls, documents out."""
+"""Notification resolvers: GraphQL arguments in, service calls, records out."""
 
 from __future__ import annotations
 
 from bson import ObjectId
 from strawberry.types import Info
 
-from alawael.infra.db import Document
-from alawael.services import notifications
+from alawael.records.notifications import NotificationRecord
+from alawael.records.orders import OrderRecord
+from alawael.records.products import ProductRecord
+from alawael.services import notifications, orders, products
 from alawael.services.pagination import Page, PageArgs
 from alawael.shared.ids import from_global_id
 
@@ -17,7 +19,7 @@ async def notifications_page(
     first: int | None,
     after: str | None,
     of_user: ObjectId | None = None,
-) -> Page:
+) -> Page[NotificationRecord]:
     return await notifications.list_notifications(
         info.context.resources,
         info.context.user,
@@ -27,7 +29,7 @@ async def notifications_page(
     )
 
 
-async def mark_read(info: Info, gid: str) -> Document:
+async def mark_read(info: Info, gid: str) -> NotificationRecord:
     oid = from_global_id(gid, "Notification")
     ctx = info.context
     return await notifications.mark_read(ctx.resources, ctx.user, oid, request_id=ctx.request_id)
@@ -36,3 +38,23 @@ async def mark_read(info: Info, gid: str) -> Document:
 async def mark_all_read(info: Info) -> int:
     ctx = info.context
     return await notifications.mark_all_read(ctx.resources, ctx.user, request_id=ctx.request_id)
+
+
+async def visible_notification(info: Info, oid: ObjectId) -> NotificationRecord | None:
+    loaded = await info.context.loaders.notification_by_id.load(oid)
+    return notifications.visible(info.context.user, loaded)
+
+
+async def unread_count(info: Info) -> int:
+    return await notifications.unread_count(info.context.resources, info.context.user)
+
+
+async def order_of(info: Info, oid: ObjectId) -> OrderRecord | None:
+    """The order a notification is about, if the reader may (still) see it."""
+    return orders.visible(info.context.user, await info.context.loaders.order_by_id.load(oid))
+
+
+async def product_of(info: Info, oid: ObjectId) -> ProductRecord | None:
+    """The product a notification is about, if the reader may (still) see it."""
+    loaded = await info.context.loaders.product_by_id.load(oid)
+    return products.visible(info.context.user, loaded)

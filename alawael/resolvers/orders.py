@@ -1,4 +1,4 @@
-"""Order resolvers: GraphQL arguments in, service calls, documents out."""
+"""Order resolvers: GraphQL arguments in, service calls, records out."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
+from bson import ObjectId
 from strawberry.types import Info
 
-from alawael.infra.db import Document
+from alawael.records.orders import OrderRecord, OrderStatus
 from alawael.services import orders
-from alawael.services.orders import OrderStatus
 from alawael.services.pagination import Page, PageArgs
 from alawael.shared.ids import from_global_id
 
@@ -51,7 +51,12 @@ class PlaceOrderInput(Protocol):
     def note(self) -> str | None: ...
 
 
-async def order(info: Info, gid: str) -> Document:
+async def visible_order(info: Info, oid: ObjectId) -> OrderRecord | None:
+    """An order through the request's DataLoader, if the caller may see it."""
+    return orders.visible(info.context.user, await info.context.loaders.order_by_id.load(oid))
+
+
+async def order(info: Info, gid: str) -> OrderRecord:
     oid = from_global_id(gid, "Order")
     return await orders.get_order(info.context.resources, info.context.user, oid)
 
@@ -64,7 +69,7 @@ async def orders_page(
     after: str | None,
     last: int | None,
     before: str | None,
-) -> Page:
+) -> Page[OrderRecord]:
     parsed = orders.OrderFilter(
         status=flt.status if flt else None,
         user_id=from_global_id(flt.user_id, "User", "userId") if flt and flt.user_id else None,
@@ -81,7 +86,9 @@ async def orders_page(
     )
 
 
-async def place_order(info: Info, data: PlaceOrderInput, idempotency_key: str | None) -> Document:
+async def place_order(
+    info: Info, data: PlaceOrderInput, idempotency_key: str | None
+) -> OrderRecord:
     lines = [
         orders.OrderLine(
             from_global_id(line.product_id, "Product", f"items.{i}.productId"), line.quantity
@@ -101,7 +108,7 @@ async def place_order(info: Info, data: PlaceOrderInput, idempotency_key: str | 
 
 async def update_order_status(
     info: Info, gid: str, status: OrderStatus, note: str | None
-) -> Document:
+) -> OrderRecord:
     oid = from_global_id(gid, "Order")
     ctx = info.context
     return await orders.update_order_status(
@@ -109,7 +116,7 @@ async def update_order_status(
     )
 
 
-async def cancel_order(info: Info, gid: str, reason: str | None) -> Document:
+async def cancel_order(info: Info, gid: str, reason: str | None) -> OrderRecord:
     oid = from_global_id(gid, "Order")
     ctx = info.context
     return await orders.cancel_order(

@@ -6,9 +6,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Protocol
 
+from bson import ObjectId
 from strawberry.types import Info
 
-from alawael.infra.db import Document
+from alawael.records.products import CategoryCount, ProductRecord
 from alawael.services import products
 from alawael.services.pagination import Page, PageArgs
 from alawael.shared.ids import from_global_id
@@ -43,12 +44,21 @@ class ProductSortInput(Protocol):
     def direction(self) -> Enum: ...
 
 
-async def product(info: Info, gid: str) -> Document | None:
+async def visible_product(info: Info, oid: ObjectId) -> ProductRecord | None:
+    """A product through the request's DataLoader, if the caller may see it."""
+    return products.visible(info.context.user, await info.context.loaders.product_by_id.load(oid))
+
+
+async def categories(info: Info) -> list[CategoryCount]:
+    return await products.list_categories(info.context.resources, info.context.user)
+
+
+async def product(info: Info, gid: str) -> ProductRecord | None:
     oid = from_global_id(gid, "Product")
     return await products.get_product(info.context.resources, info.context.user, oid)
 
 
-async def product_by_sku(info: Info, sku: str) -> Document | None:
+async def product_by_sku(info: Info, sku: str) -> ProductRecord | None:
     return await products.get_product_by_sku(info.context.resources, info.context.user, sku)
 
 
@@ -60,7 +70,7 @@ async def products_page(
     after: str | None,
     last: int | None,
     before: str | None,
-) -> Page:
+) -> Page[ProductRecord]:
     f = flt
     parsed = products.ProductFilter(
         category=f.category if f else None,
@@ -80,13 +90,13 @@ async def products_page(
     )
 
 
-async def create_product(info: Info, data: CreateProductInput) -> Document:
+async def create_product(info: Info, data: CreateProductInput) -> ProductRecord:
     parsed = products.ProductData.from_input(data)
     ctx = info.context
     return await products.create_product(ctx.resources, ctx.user, parsed, request_id=ctx.request_id)
 
 
-async def update_product(info: Info, gid: str, data: UpdateProductInput) -> Document:
+async def update_product(info: Info, gid: str, data: UpdateProductInput) -> ProductRecord:
     oid = from_global_id(gid, "Product")
     parsed = products.ProductData.from_input(data)
     ctx = info.context
@@ -95,13 +105,13 @@ async def update_product(info: Info, gid: str, data: UpdateProductInput) -> Docu
     )
 
 
-async def archive_product(info: Info, gid: str) -> Document:
+async def archive_product(info: Info, gid: str) -> ProductRecord:
     oid = from_global_id(gid, "Product")
     ctx = info.context
     return await products.archive_product(ctx.resources, ctx.user, oid, request_id=ctx.request_id)
 
 
-async def adjust_stock(info: Info, gid: str, delta: int, reason: str) -> Document:
+async def adjust_stock(info: Info, gid: str, delta: int, reason: str) -> ProductRecord:
     oid = from_global_id(gid, "Product")
     ctx = info.context
     return await products.adjust_stock(

@@ -12,7 +12,7 @@ TAG = "Auth"
 
 def _tokens(result: AuthResult) -> TokensOut:
     return TokensOut(
-        user=UserOut.from_doc(result.user),
+        user=UserOut.from_record(result.user),
         access_token=result.access_token,
         refresh_token=result.refresh_token,
         expires_in=result.expires_in,

@@ -23,15 +23,15 @@ TAG = "Feature flags"
 async def list_feature_flags(call: Call) -> list[FlagOut]:
     """`enabled` says whether each flag is on for the caller (anonymous callers too).
     Admins also get each flag's full `definition`. Not paginated: the list is short."""
-    docs = await flags.flag_definitions(call.res)
+    definitions = await flags.flag_definitions(call.res)
     admin = flags.sees_definitions(call.actor)
     return [
         FlagOut(
-            key=doc["key"],
-            enabled=flags.evaluate(doc, call.actor),
-            definition=FlagDefinitionOut.from_doc(doc) if admin else None,
+            key=flag.key,
+            enabled=flags.evaluate(flag, call.actor),
+            definition=FlagDefinitionOut.from_record(flag) if admin else None,
         )
-        for doc in docs
+        for flag in definitions
     ]
 
 
@@ -59,9 +59,9 @@ async def set_feature_flag(call: Call) -> FlagOut:
             for i, gid in enumerate(body.allowed_user_ids)
         ],
     )
-    doc = await flags.set_feature_flag(call.res, call.actor, data, request_id=call.request_id)
+    flag = await flags.set_feature_flag(call.res, call.actor, data, request_id=call.request_id)
     return FlagOut(
-        key=doc["key"],
-        enabled=flags.evaluate(doc, call.actor),
-        definition=FlagDefinitionOut.from_doc(doc),
+        key=flag.key,
+        enabled=flags.evaluate(flag, call.actor),
+        definition=FlagDefinitionOut.from_record(flag),
     )

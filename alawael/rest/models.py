@@ -28,11 +28,15 @@ from pydantic.alias_generators import to_camel
 
 from alawael.auth.permissions import Actor, Role
 from alawael.infra.db import Document
+from alawael.records.defaults import DEFAULT_CURRENCY, DEFAULT_LOW_STOCK_THRESHOLD
+from alawael.records.flags import FlagRecord
+from alawael.records.notifications import NotificationRecord, NotificationType
+from alawael.records.orders import OrderRecord, OrderStatus
+from alawael.records.products import ProductRecord
+from alawael.records.users import UserRecord
 from alawael.services.analytics import Granularity
-from alawael.services.notifications import NotificationType
-from alawael.services.orders import MAX_LINES, MAX_QUANTITY, OrderStatus, may_see_editor
+from alawael.services.orders import MAX_LINES, MAX_QUANTITY, may_see_editor
 from alawael.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from alawael.services.products import DEFAULT_LOW_STOCK_THRESHOLD
 from alawael.shared.ids import to_global_id
 from alawael.shared.jsonable import jsonable
 from alawael.shared.money import cents_to_decimal
@@ -177,15 +181,15 @@ class UserOut(_Out):
     created_at: Timestamp
 
     @classmethod
-    def from_doc(cls, doc: Document) -> UserOut:
+    def from_record(cls, u: UserRecord) -> UserOut:
         return cls(
-            id=to_global_id("User", doc["_id"]),
-            email=doc["email"],
-            name=doc.get("name", ""),
-            phone=doc.get("phone"),
-            role=Role(doc["role"]),
-            active=doc.get("active", True),
-            created_at=doc["createdAt"],
+            id=to_global_id("User", u.id),
+            email=u.email,
+            name=u.name,
+            phone=u.phone,
+            role=u.role,
+            active=u.active,
+            created_at=u.created_at,
         )
 
 
@@ -249,7 +253,7 @@ class ProductCreateBody(Body):
     price: MoneyIn
     description: str = Field(default="", max_length=5000)
     category: str = Field(default="", max_length=100)
-    currency: str = Field(default="SAR", max_length=3)
+    currency: str = Field(default=DEFAULT_CURRENCY, max_length=3)
     stock: int = Field(default=0, ge=0, le=1_000_000)
     low_stock_threshold: int = Field(default=DEFAULT_LOW_STOCK_THRESHOLD, ge=0, le=1_000_000)
 
@@ -281,20 +285,20 @@ class ProductOut(_Out):
     updated_at: Timestamp
 
     @classmethod
-    def from_doc(cls, doc: Document) -> ProductOut:
+    def from_record(cls, p: ProductRecord) -> ProductOut:
         return cls(
-            id=to_global_id("Product", doc["_id"]),
-            sku=doc["sku"],
-            name=doc["name"],
-            description=doc.get("description", ""),
-            category=doc.get("category", ""),
-            price=money(doc["priceCents"]),
-            currency=doc.get("currency", "SAR"),
-            stock=doc["stock"],
-            low_stock_threshold=doc.get("lowStockThreshold", DEFAULT_LOW_STOCK_THRESHOLD),
-            archived=bool(doc.get("archived", False)),
-            created_at=doc["createdAt"],
-            updated_at=doc["updatedAt"],
+            id=to_global_id("Product", p.id),
+            sku=p.sku,
+            name=p.name,
+            description=p.description,
+            category=p.category,
+            price=money(p.price_cents),
+            currency=p.currency,
+            stock=p.stock,
+            low_stock_threshold=p.low_stock_threshold,
+            archived=p.archived,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
         )
 
 
@@ -362,42 +366,42 @@ class OrderOut(_Out):
     updated_at: Timestamp
 
     @classmethod
-    def from_doc(cls, doc: Document, viewer: Actor | None) -> OrderOut:
+    def from_record(cls, o: OrderRecord, viewer: Actor | None) -> OrderOut:
         """`viewer`: who asks. Whether they may see who changed the status is the orders
         service's rule (`may_see_editor`), the same one the GraphQL field applies."""
         return cls(
-            id=to_global_id("Order", doc["_id"]),
-            number=doc["number"],
-            customer_id=to_global_id("User", doc["userId"]),
+            id=to_global_id("Order", o.id),
+            number=o.number,
+            customer_id=to_global_id("User", o.user_id),
             items=[
                 OrderItemOut(
-                    product_id=to_global_id("Product", item["productId"]),
-                    sku=item["sku"],
-                    name=item["name"],
-                    unit_price=money(item["unitPriceCents"]),
-                    quantity=item["quantity"],
-                    line_total=money(item["lineTotalCents"]),
+                    product_id=to_global_id("Product", item.product_id),
+                    sku=item.sku,
+                    name=item.name,
+                    unit_price=money(item.unit_price_cents),
+                    quantity=item.quantity,
+                    line_total=money(item.line_total_cents),
                 )
-                for item in doc["items"]
+                for item in o.items
             ],
-            subtotal=money(doc["subtotalCents"]),
-            total=money(doc["totalCents"]),
-            currency=doc.get("currency", "SAR"),
-            status=OrderStatus(doc["status"]),
+            subtotal=money(o.subtotal_cents),
+            total=money(o.total_cents),
+            currency=o.currency,
+            status=o.status,
             status_history=[
                 StatusChangeOut(
-                    status=OrderStatus(h["status"]),
-                    at=h["at"],
-                    note=h.get("note"),
-                    by_user_id=to_global_id("User", h["byUserId"])
-                    if may_see_editor(viewer, h.get("byUserId"))
+                    status=h.status,
+                    at=h.at,
+                    note=h.note,
+                    by_user_id=to_global_id("User", h.by_user_id)
+                    if h.by_user_id is not None and may_see_editor(viewer, h.by_user_id)
                     else None,
                 )
-                for h in doc.get("statusHistory", ())
+                for h in o.status_history
             ],
-            note=doc.get("note"),
-            created_at=doc["createdAt"],
-            updated_at=doc["updatedAt"],
+            note=o.note,
+            created_at=o.created_at,
+            updated_at=o.updated_at,
         )
 
 
@@ -419,16 +423,16 @@ class NotificationOut(_Out):
     created_at: Timestamp
 
     @classmethod
-    def from_doc(cls, doc: Document) -> NotificationOut:
+    def from_record(cls, n: NotificationRecord) -> NotificationOut:
         return cls(
-            id=to_global_id("Notification", doc["_id"]),
-            type=NotificationType(doc["type"]),
-            title=doc["title"],
-            body=doc.get("body", ""),
-            data=jsonable(doc.get("data") or {}),
-            read=bool(doc.get("read")),
-            read_at=doc.get("readAt"),
-            created_at=doc["createdAt"],
+            id=to_global_id("Notification", n.id),
+            type=n.type,
+            title=n.title,
+            body=n.body,
+            data=jsonable(n.data),
+            read=n.read,
+            read_at=n.read_at,
+            created_at=n.created_at,
         )
 
 
@@ -529,17 +533,17 @@ class FlagDefinitionOut(_Out):
     updated_at: Timestamp
 
     @classmethod
-    def from_doc(cls, doc: Document) -> FlagDefinitionOut:
+    def from_record(cls, f: FlagRecord) -> FlagDefinitionOut:
         return cls(
-            id=to_global_id("FeatureFlag", doc["_id"]),
-            key=doc["key"],
-            description=doc.get("description", ""),
-            enabled=bool(doc.get("enabled", False)),
-            rollout_percentage=int(doc.get("rolloutPercentage", 0)),
-            allowed_roles=[Role(r) for r in doc.get("allowedRoles") or []],
-            allowed_user_ids=[to_global_id("User", oid) for oid in doc.get("allowedUserIds") or []],
-            created_at=doc["createdAt"],
-            updated_at=doc["updatedAt"],
+            id=to_global_id("FeatureFlag", f.id),
+            key=f.key,
+            description=f.description,
+            enabled=f.enabled,
+            rollout_percentage=f.rollout_percentage,
+            allowed_roles=list(f.allowed_roles),
+            allowed_user_ids=[to_global_id("User", oid) for oid in f.allowed_user_ids],
+            created_at=f.created_at,
+            updated_at=f.updated_at,
         )
 
 

@@ -25,7 +25,7 @@ async def list_notifications(call: Call) -> Paged:
     page = await notifications.list_notifications(
         call.res, call.actor, unread_only=q.unread, args=page_args(q)
     )
-    return Paged([NotificationOut.from_doc(doc) for doc in page.docs], page, q.limit)
+    return Paged([NotificationOut.from_record(item) for item in page.items], page, q.limit)
 
 
 @endpoint(
@@ -43,4 +43,4 @@ async def mark_notification_read(call: Call) -> NotificationOut:
     doc = await notifications.mark_read(
         call.res, call.actor, call.oid("Notification"), request_id=call.request_id
     )
-    return NotificationOut.from_doc(doc)
+    return NotificationOut.from_record(doc)

@@ -44,7 +44,7 @@ async def list_orders(call: Call) -> Paged:
         status=q.status, user_id=user_id, created_from=q.from_, created_to=q.to
     )
     page = await orders.list_orders(call.res, call.actor, flt, args=page_args(q))
-    return Paged([OrderOut.from_doc(doc, call.actor) for doc in page.docs], page, q.limit)
+    return Paged([OrderOut.from_record(item, call.actor) for item in page.items], page, q.limit)
 
 
 @endpoint(
@@ -59,7 +59,7 @@ async def list_orders(call: Call) -> Paged:
 )
 async def get_order(call: Call) -> OrderOut:
     """Someone else's order is a 404 to customers (ids can't be probed)."""
-    return OrderOut.from_doc(
+    return OrderOut.from_record(
         await orders.get_order(call.res, call.actor, call.oid("Order")), call.actor
     )
 
@@ -94,7 +94,7 @@ async def place_order(call: Call) -> OrderOut:
         idempotency_key=call.request.headers.get("idempotency-key"),
         request_id=call.request_id,
     )
-    return OrderOut.from_doc(doc, call.actor)
+    return OrderOut.from_record(doc, call.actor)
 
 
 @endpoint(
@@ -120,7 +120,7 @@ async def update_order_status(call: Call) -> OrderOut:
         body.note,
         request_id=call.request_id,
     )
-    return OrderOut.from_doc(doc, call.actor)
+    return OrderOut.from_record(doc, call.actor)
 
 
 @endpoint(
@@ -142,4 +142,4 @@ async def cancel_order(call: Call) -> OrderOut:
     doc = await orders.cancel_order(
         call.res, call.actor, call.oid("Order"), body.reason, request_id=call.request_id
     )
-    return OrderOut.from_doc(doc, call.actor)
+    return OrderOut.from_record(doc, call.actor)

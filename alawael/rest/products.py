@@ -51,7 +51,7 @@ async def list_products(call: Call) -> Paged:
         descending=q.sort.startswith("-"),
         args=page_args(q),
     )
-    return Paged([ProductOut.from_doc(doc) for doc in page.docs], page, q.limit)
+    return Paged([ProductOut.from_record(p) for p in page.items], page, q.limit)
 
 
 @endpoint(
@@ -69,7 +69,7 @@ async def get_product(call: Call) -> ProductOut:
     doc = await products.get_product(call.res, call.actor, call.oid("Product"))
     if doc is None:
         raise NotFound("No such product.", field="id")
-    return ProductOut.from_doc(doc)
+    return ProductOut.from_record(doc)
 
 
 @endpoint(
@@ -88,7 +88,7 @@ async def create_product(call: Call) -> ProductOut:
     body = call.body_as(ProductCreateBody)
     data = products.ProductData.from_input(body)
     doc = await products.create_product(call.res, call.actor, data, request_id=call.request_id)
-    return ProductOut.from_doc(doc)
+    return ProductOut.from_record(doc)
 
 
 @endpoint(
@@ -108,7 +108,7 @@ async def update_product(call: Call) -> ProductOut:
     data = products.ProductData.from_input(body)
     oid = call.oid("Product")
     doc = await products.update_product(call.res, call.actor, oid, data, request_id=call.request_id)
-    return ProductOut.from_doc(doc)
+    return ProductOut.from_record(doc)
 
 
 @endpoint(
@@ -126,4 +126,4 @@ async def archive_product(call: Call) -> ProductOut:
     Returns the archived product."""
     oid = call.oid("Product")
     doc = await products.archive_product(call.res, call.actor, oid, request_id=call.request_id)
-    return ProductOut.from_doc(doc)
+    return ProductOut.from_record(doc)

@@ -96,7 +96,7 @@ class Paged:
     """A handler's list result: the items and the page they came from."""
 
     items: Sequence[BaseModel]
-    page: Page
+    page: Page[Any]
     limit: int
 
     def meta(self) -> PageMeta:

@@ -20,7 +20,7 @@ async def get_me(call: Call) -> UserOut:
     doc = await users.get_user(call.res, call.actor, ObjectId(call.actor.user_id))
     if doc is None:  # deleted since the token was issued
         raise Unauthenticated("This account no longer exists.")
-    return UserOut.from_doc(doc)
+    return UserOut.from_record(doc)
 
 
 @endpoint(
@@ -42,7 +42,7 @@ async def list_users(call: Call) -> Paged:
         filter=users.UserFilter(role=q.role, search=q.search, active=q.active),
         page=page_args(q),
     )
-    return Paged([UserOut.from_doc(doc) for doc in page.docs], page, q.limit)
+    return Paged([UserOut.from_record(item) for item in page.items], page, q.limit)
 
 
 @endpoint(
@@ -58,4 +58,4 @@ async def get_user(call: Call) -> UserOut:
     doc = await users.get_user(call.res, call.actor, call.oid("User"))
     if doc is None:
         raise NotFound("No such user.", field="id")
-    return UserOut.from_doc(doc)
+    return UserOut.from_record(doc)

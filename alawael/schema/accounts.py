@@ -3,27 +3,25 @@ admin user management. Resolvers only translate; `alawael.services.users` decide
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import strawberry
 from bson import ObjectId
 from strawberry.types import Info
 
-from alawael.auth.current import client_ip, require_actor
 from alawael.auth.permissions import Permission
 from alawael.auth.permissions import Role as RoleValue
 from alawael.context import Context
-from alawael.infra.db import Document
-from alawael.infra.resources import Resources
+from alawael.records.users import UserRecord
+from alawael.resolvers import accounts as r
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
-from alawael.schema.node import from_global_id, register_node
+from alawael.schema.node import register_node
 from alawael.schema.permissions import HasPermission, IsAuthenticated
 from alawael.schema.users import User
-from alawael.services import users
 from alawael.services.pagination import PageArgs
 from alawael.services.users import AuthResult, UserSort
-from alawael.shared.errors import Forbidden, Unauthenticated
 
 # The service's enum is the GraphQL enum: one definition of the sort orders.
 strawberry.enum(
@@ -113,50 +111,21 @@ class SetUserActivePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _res(info: Info[Context, None]) -> Resources:
-    return info.context.resources
-
-
-def _client(info: Info[Context, None]) -> dict[str, Any]:
-    """Where the request comes from, for throttling and the session record."""
-    ctx = info.context
-    request = ctx.request
-    if request is None:  # schema-level calls (tests, scripts)
-        return {"ip": "unknown", "user_agent": None, "request_id": ctx.request_id}
-    return {
-        "ip": client_ip(request, ctx.settings),
-        "user_agent": request.headers.get("user-agent"),
-        "request_id": ctx.request_id,
-    }
-
-
 def _signed_in(result: AuthResult) -> dict[str, Any]:
     return {
-        "user": User.from_doc(result.user),
+        "user": User.from_record(result.user),
         "access_token": result.access_token,
         "refresh_token": result.refresh_token,
         "expires_in": result.expires_in,
     }
 
 
-def _user(doc: Document) -> dict[str, Any]:
-    return {"user": User.from_doc(doc)}
-
-
-async def _user_by_id(info: Info[Context, None], oid: ObjectId) -> User | None:
-    doc = await users.get_user(
-        _res(info), info.context.user, oid, load=info.context.loaders.user_by_id.load
-    )
-    return User.from_doc(doc) if doc else None
+async def _user(result: Awaitable[UserRecord]) -> dict[str, Any]:
+    return {"user": User.from_record(await result)}
 
 
 async def _node_user(info: Info[Context, None], oid: ObjectId) -> User | None:
-    # node(id) answers null for what is missing *or not yours* (the Relay convention here);
-    # user(id) says FORBIDDEN instead.
-    try:
-        return await _user_by_id(info, oid)
-    except (Forbidden, Unauthenticated):
-        return None
+    return User.maybe(await r.user_node(info, oid))
 
 
 register_node("User", _node_user)
@@ -166,16 +135,14 @@ register_node("User", _node_user)
 class AccountsQuery:
     @strawberry.field(description="The caller; null when anonymous.")
     async def me(self, info: Info[Context, None]) -> User | None:
-        if info.context.user is None and info.context.auth_error is None:
-            return None
-        return await _user_by_id(info, ObjectId(require_actor(info.context).user_id))
+        return User.maybe(await r.me(info))
 
     @strawberry.field(
         description="A user by id: yourself, or anyone with users:read.",
         permission_classes=[IsAuthenticated],
     )
     async def user(self, info: Info[Context, None], id: strawberry.ID) -> User | None:
-        return await _user_by_id(info, from_global_id(id, "User"))
+        return User.maybe(await r.user(info, id))
 
     @strawberry.field(
         description="Users, newest first by default (users:read).",
@@ -191,15 +158,8 @@ class AccountsQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[User]:
-        f = filter or UserFilter()
-        page = await users.list_users(
-            _res(info),
-            info.context.user,
-            filter=users.UserFilter(role=f.role, search=f.search, active=f.active),
-            sort=sort,
-            page=PageArgs(first=first, after=after, last=last, before=before),
-        )
-        return build_connection(page, User.from_doc)  # type: ignore[no-any-return]
+        args = PageArgs(first=first, after=after, last=last, before=before)
+        return build_connection(await r.users_page(info, filter, sort, args), User.from_record)
 
 
 @strawberry.type
@@ -207,15 +167,13 @@ class AccountsMutation:
     @strawberry.mutation(description="Create a CUSTOMER account and sign it in.")
     async def register(self, info: Info[Context, None], input: RegisterInput) -> RegisterPayload:
         async def action() -> dict[str, Any]:
-            kw = _client(info)
             return _signed_in(
-                await users.register(
-                    _res(info),
+                await r.register(
+                    info,
                     email=input.email,
                     password=input.password,
                     name=input.name,
                     phone=input.phone,
-                    **kw,
                 )
             )
 
@@ -227,11 +185,7 @@ class AccountsMutation:
     )
     async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
         async def action() -> dict[str, Any]:
-            return _signed_in(
-                await users.authenticate(
-                    _res(info), email=input.email, password=input.password, **_client(info)
-                )
-            )
+            return _signed_in(await r.login(info, email=input.email, password=input.password))
 
         return await run_mutation(LoginPayload, action)
 
@@ -243,9 +197,7 @@ class AccountsMutation:
         self, info: Info[Context, None], refresh_token: str
     ) -> RefreshTokenPayload:
         async def action() -> dict[str, Any]:
-            return _signed_in(
-                await users.refresh(_res(info), refresh_token=refresh_token, **_client(info))
-            )
+            return _signed_in(await r.refresh(info, refresh_token))
 
         return await run_mutation(RefreshTokenPayload, action)
 
@@ -254,10 +206,7 @@ class AccountsMutation:
     )
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         async def action() -> dict[str, Any]:
-            revoked = await users.logout(
-                _res(info), info.context.user, request_id=info.context.request_id
-            )
-            return {"revoked": revoked}
+            return {"revoked": await r.logout(info)}
 
         return await run_mutation(LogoutPayload, action)
 
@@ -267,10 +216,7 @@ class AccountsMutation:
     )
     async def logout_all(self, info: Info[Context, None]) -> LogoutAllPayload:
         async def action() -> dict[str, Any]:
-            count = await users.logout_all(
-                _res(info), info.context.user, request_id=info.context.request_id
-            )
-            return {"revoked_sessions": count}
+            return {"revoked_sessions": await r.logout_all(info)}
 
         return await run_mutation(LogoutAllPayload, action)
 
@@ -282,15 +228,9 @@ class AccountsMutation:
     async def set_user_role(
         self, info: Info[Context, None], id: strawberry.ID, role: RoleValue
     ) -> SetUserRolePayload:
-        async def action() -> dict[str, Any]:
-            oid = from_global_id(id, "User")
-            return _user(
-                await users.set_user_role(
-                    _res(info), info.context.user, oid, role, request_id=info.context.request_id
-                )
-            )
-
-        return await run_mutation(SetUserRolePayload, action)
+        return await run_mutation(
+            SetUserRolePayload, lambda: _user(r.set_user_role(info, id, role))
+        )
 
     @strawberry.mutation(
         description="Activate or deactivate a user (users:manage). Deactivation revokes "
@@ -300,12 +240,6 @@ class AccountsMutation:
     async def set_user_active(
         self, info: Info[Context, None], id: strawberry.ID, active: bool
     ) -> SetUserActivePayload:
-        async def action() -> dict[str, Any]:
-            oid = from_global_id(id, "User")
-            return _user(
-                await users.set_user_active(
-                    _res(info), info.context.user, oid, active, request_id=info.context.request_id
-                )
-            )
-
-        return await run_mutation(SetUserActivePayload, action)
+        return await run_mutation(
+            SetUserActivePayload, lambda: _user(r.set_user_active(info, id, active))
+        )

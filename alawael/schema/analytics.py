@@ -11,13 +11,13 @@ from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
 from alawael.infra.db import Document
+from alawael.records.orders import OrderStatus  # GraphQL enum registered by schema.orders
 from alawael.schema.node import to_global_id
 from alawael.schema.permissions import HasPermission
 from alawael.schema.products import Product
 from alawael.schema.scalars import Money, cents_to_decimal
 from alawael.services import analytics
 from alawael.services.analytics import Granularity
-from alawael.services.orders import OrderStatus  # GraphQL enum registered by schema.orders
 
 strawberry.enum(Granularity, name="Granularity", description="Time-series bucket (UTC).")
 
@@ -46,8 +46,7 @@ class TopProduct:
 
     @strawberry.field(description="The product as it is now (null if it was deleted).")
     async def product(self, info: Info) -> Product | None:
-        doc = await info.context.loaders.product_by_id.load(self._oid)
-        return Product.from_doc(doc) if doc else None
+        return Product.maybe(await info.context.loaders.product_by_id.load(self._oid))
 
 
 @strawberry.type(description="One period of the time series; empty periods are zeros.")

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
-from alawael.infra.db import Document
+from alawael.records.audit import AuditRecord
 from alawael.resolvers import audit as r
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.node import to_global_id
@@ -54,29 +54,28 @@ class AuditEntry:
 
         if self._user_id is None:
             return None
-        doc = await info.context.loaders.user_by_id.load(self._user_id)
-        return User.from_doc(doc) if doc else None
+        return User.maybe(await info.context.loaders.user_by_id.load(self._user_id))
 
     @classmethod
-    def from_doc(cls, doc: Document) -> AuditEntry:
-        raw_id = doc.get("entityId")
-        type_name = ENTITY_TYPES.get(doc.get("entity", ""))
+    def from_record(cls, a: AuditRecord) -> AuditEntry:
+        raw_id = a.entity_id
+        type_name = ENTITY_TYPES.get(a.entity)
         entity_id = None
         if isinstance(raw_id, ObjectId) and type_name:
             entity_id = to_global_id(type_name, raw_id)
         elif raw_id is not None:
             entity_id = strawberry.ID(str(raw_id))
         return cls(
-            id=strawberry.ID(str(doc["_id"])),
-            role=doc.get("role"),
-            action=doc["action"],
-            entity=doc["entity"],
+            id=strawberry.ID(str(a.id)),
+            role=a.role,
+            action=a.action,
+            entity=a.entity,
             entity_id=entity_id,
-            before=jsonable(doc.get("before")),
-            after=jsonable(doc.get("after")),
-            request_id=doc.get("requestId"),
-            timestamp=doc["timestamp"],
-            _user_id=doc.get("userId"),
+            before=jsonable(a.before),
+            after=jsonable(a.after),
+            request_id=a.request_id,
+            timestamp=a.timestamp,
+            _user_id=a.user_id,
         )
 
 
@@ -105,4 +104,4 @@ class AuditQuery:
         after: str | None = None,
     ) -> Connection[AuditEntry]:
         page = await r.audit_page(info, filter, first, after)
-        return build_connection(page, AuditEntry.from_doc)  # type: ignore[no-any-return]
+        return build_connection(page, AuditEntry.from_record)

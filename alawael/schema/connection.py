@@ -8,10 +8,10 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from alawael.infra.db import Document
 from alawael.services.pagination import Page
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @strawberry.type
@@ -32,7 +32,7 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    _page: strawberry.Private[Page]
+    _page: strawberry.Private[Page[Any]]
 
     @strawberry.field(
         description="Total matching items; costs a count query, so ask only when needed."
@@ -45,10 +45,13 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
 
-def build_connection(page: Page, to_node: Callable[[Document], Any]) -> Any:
-    """Wrap a keyset page as a Connection (typed `Any`: Strawberry fills the generic)."""
+def build_connection(page: Page[R], to_node: Callable[[R], T]) -> Connection[T]:
+    """Wrap a keyset page of records as a Connection of GraphQL nodes."""
     return Connection(
-        edges=[Edge(cursor=page.cursor(doc), node=to_node(doc)) for doc in page.docs],
+        edges=[
+            Edge(cursor=cursor, node=to_node(item))
+            for cursor, item in zip(page.cursors, page.items, strict=True)
+        ],
         page_info=PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,

@@ -11,13 +11,13 @@ from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
 from alawael.auth.permissions import Role as RoleValue
-from alawael.infra.db import Document
+from alawael.records.flags import FlagRecord
+from alawael.resolvers import flags as r
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
-from alawael.schema.node import Node, from_global_id, register_node, to_global_id
+from alawael.schema.node import Node, register_node, to_global_id
 from alawael.schema.permissions import HasPermission
 from alawael.schema.users import User
-from alawael.services import flags
 from alawael.services.pagination import PageArgs
 
 
@@ -42,23 +42,22 @@ class FeatureFlag(Node):
 
     @strawberry.field(description="The users in allowedUserIds (deleted users left out).")
     async def allowed_users(self, info: Info) -> list[User]:
-        docs = await info.context.loaders.user_by_id.load_many(self._user_oids)
-        return [User.from_doc(doc) for doc in docs if doc is not None]
+        users = await info.context.loaders.user_by_id.load_many(self._user_oids)
+        return [User.from_record(user) for user in users if user is not None]
 
     @classmethod
-    def from_doc(cls, doc: Document) -> FeatureFlag:
-        user_oids = list(doc.get("allowedUserIds") or [])
+    def from_record(cls, f: FlagRecord) -> FeatureFlag:
         return cls(
-            id=to_global_id("FeatureFlag", doc["_id"]),
-            key=doc["key"],
-            description=doc.get("description", ""),
-            enabled=bool(doc.get("enabled", False)),
-            rollout_percentage=int(doc.get("rolloutPercentage", 0)),
-            allowed_roles=[RoleValue(r) for r in doc.get("allowedRoles") or []],
-            allowed_user_ids=[to_global_id("User", oid) for oid in user_oids],
-            created_at=doc["createdAt"],
-            updated_at=doc["updatedAt"],
-            _user_oids=user_oids,
+            id=to_global_id("FeatureFlag", f.id),
+            key=f.key,
+            description=f.description,
+            enabled=f.enabled,
+            rollout_percentage=f.rollout_percentage,
+            allowed_roles=list(f.allowed_roles),
+            allowed_user_ids=[to_global_id("User", oid) for oid in f.allowed_user_ids],
+            created_at=f.created_at,
+            updated_at=f.updated_at,
+            _user_oids=list(f.allowed_user_ids),
         )
 
 
@@ -91,38 +90,19 @@ class DeleteFeatureFlagPayload:
 
 
 async def _node(info: Info, oid: ObjectId) -> FeatureFlag | None:
-    user = info.context.user
-    if user is None or not user.can(Permission.MANAGE_FLAGS):
-        return None  # invisible, like any node the caller may not read
-    doc = await info.context.loaders.feature_flag_by_id.load(oid)
-    return FeatureFlag.from_doc(doc) if doc else None
+    flag = await r.flag_node(info, oid)
+    return None if flag is None else FeatureFlag.from_record(flag)
 
 
 register_node("FeatureFlag", _node)
 
 
 async def _set(info: Info, data: SetFeatureFlagInput) -> dict[str, Any]:
-    parsed = flags.FlagInput(
-        key=data.key,
-        description=data.description,
-        enabled=data.enabled,
-        rollout_percentage=data.rollout_percentage,
-        allowed_roles=data.allowed_roles,
-        allowed_user_ids=[
-            from_global_id(gid, "User", field="allowedUserIds") for gid in data.allowed_user_ids
-        ],
-    )
-    doc = await flags.set_feature_flag(
-        info.context.resources, info.context.user, parsed, request_id=info.context.request_id
-    )
-    return {"flag": FeatureFlag.from_doc(doc)}
+    return {"flag": FeatureFlag.from_record(await r.set_flag(info, data))}
 
 
 async def _delete(info: Info, key: str) -> dict[str, Any]:
-    doc = await flags.delete_feature_flag(
-        info.context.resources, info.context.user, key, request_id=info.context.request_id
-    )
-    return {"deleted_key": doc["key"]}
+    return {"deleted_key": (await r.delete_flag(info, key)).key}
 
 
 @strawberry.type
@@ -139,22 +119,19 @@ class FlagsQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[FeatureFlag]:
-        ctx = info.context
-        page = await flags.list_flags(ctx.resources, ctx.user, PageArgs(first, after, last, before))
-        return build_connection(page, FeatureFlag.from_doc)  # type: ignore[no-any-return]
+        page = await r.flags_page(info, PageArgs(first, after, last, before))
+        return build_connection(page, FeatureFlag.from_record)
 
     @strawberry.field(description="One flag evaluated for the caller; unknown flags are off.")
     async def flag(self, info: Info, key: str) -> EvaluatedFlag:
-        on = await flags.evaluate_flag(info.context.resources, info.context.user, key)
-        return EvaluatedFlag(key=key, enabled=on)
+        return EvaluatedFlag(key=key, enabled=await r.evaluate_flag(info, key))
 
     @strawberry.field(
         description="Every flag evaluated for the caller (a short list: fetch it once at "
         "start-up and re-fetch on the `flags` event)."
     )
     async def evaluated_flags(self, info: Info) -> list[EvaluatedFlag]:
-        pairs = await flags.evaluate_all(info.context.resources, info.context.user)
-        return [EvaluatedFlag(key=key, enabled=on) for key, on in pairs]
+        return [EvaluatedFlag(key=key, enabled=on) for key, on in await r.evaluate_all(info)]
 
 
 @strawberry.type

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
-from alawael.infra.db import Document
+from alawael.records.notifications import NotificationRecord, NotificationType
 from alawael.resolvers import notifications as r
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
@@ -20,8 +20,6 @@ from alawael.schema.node import Node, register_node, to_global_id
 from alawael.schema.orders import Order
 from alawael.schema.permissions import HasPermission
 from alawael.schema.products import Product
-from alawael.services import notifications, orders, products
-from alawael.services.notifications import NotificationType
 from alawael.shared.jsonable import jsonable
 
 strawberry.enum(NotificationType, name="NotificationType")
@@ -43,32 +41,27 @@ class Notification(Node):
     async def order(self, info: Info) -> Order | None:
         if self._order_id is None:
             return None
-        doc = await info.context.loaders.order_by_id.load(self._order_id)
-        doc = orders.visible(info.context.user, doc)
-        return Order.from_doc(doc) if doc else None
+        return Order.maybe(await r.order_of(info, self._order_id))
 
     @strawberry.field(description="The product this is about, if any (and still visible).")
     async def product(self, info: Info) -> Product | None:
         if self._product_id is None:
             return None
-        doc = await info.context.loaders.product_by_id.load(self._product_id)
-        doc = products.visible(info.context.user, doc)
-        return Product.from_doc(doc) if doc else None
+        return Product.maybe(await r.product_of(info, self._product_id))
 
     @classmethod
-    def from_doc(cls, doc: Document) -> Notification:
-        data = doc.get("data") or {}
+    def from_record(cls, n: NotificationRecord) -> Notification:
         return cls(
-            id=to_global_id("Notification", doc["_id"]),
-            type=NotificationType(doc["type"]),
-            title=doc["title"],
-            body=doc.get("body", ""),
-            data=jsonable(data),
-            read=bool(doc.get("read")),
-            read_at=doc.get("readAt"),
-            created_at=doc["createdAt"],
-            _order_id=data.get("orderId"),
-            _product_id=data.get("productId"),
+            id=to_global_id("Notification", n.id),
+            type=n.type,
+            title=n.title,
+            body=n.body,
+            data=jsonable(n.data),
+            read=n.read,
+            read_at=n.read_at,
+            created_at=n.created_at,
+            _order_id=n.order_id,
+            _product_id=n.product_id,
         )
 
 
@@ -84,8 +77,8 @@ class MarkAllNotificationsReadPayload:
     errors: list[UserError]
 
 
-async def _notification(result: Awaitable[Document]) -> dict[str, Any]:
-    return {"notification": Notification.from_doc(await result)}
+async def _notification(result: Awaitable[NotificationRecord]) -> dict[str, Any]:
+    return {"notification": Notification.from_record(await result)}
 
 
 async def _count(result: Awaitable[int]) -> dict[str, Any]:
@@ -93,9 +86,8 @@ async def _count(result: Awaitable[int]) -> dict[str, Any]:
 
 
 async def _node(info: Info, oid: ObjectId) -> Notification | None:
-    doc = await info.context.loaders.notification_by_id.load(oid)
-    doc = notifications.visible(info.context.user, doc)
-    return Notification.from_doc(doc) if doc else None
+    notification = await r.visible_notification(info, oid)
+    return None if notification is None else Notification.from_record(notification)
 
 
 register_node("Notification", _node)
@@ -109,7 +101,7 @@ async def notifications_connection(
     of_user: ObjectId | None = None,
 ) -> Connection[Notification]:
     page = await r.notifications_page(info, unread_only, first, after, of_user)
-    return build_connection(page, Notification.from_doc)  # type: ignore[no-any-return]
+    return build_connection(page, Notification.from_record)
 
 
 _OWN = [HasPermission(Permission.READ_OWN_NOTIFICATIONS)]
@@ -129,7 +121,7 @@ class NotificationQuery:
 
     @strawberry.field(permission_classes=_OWN)
     async def unread_notification_count(self, info: Info) -> int:
-        return await notifications.unread_count(info.context.resources, info.context.user)
+        return await r.unread_count(info)
 
 
 @strawberry.type

@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 import alawael.resolvers.orders as r
 from alawael.auth.permissions import Permission
-from alawael.infra.db import Document
+from alawael.records.orders import OrderLineRecord, OrderRecord, OrderStatus
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
 from alawael.schema.node import Node, register_node, to_global_id
@@ -25,7 +25,7 @@ from alawael.schema.permissions import HasPermission
 from alawael.schema.products import Product, SortDirection
 from alawael.schema.scalars import Money, cents_to_decimal
 from alawael.services import orders
-from alawael.services.orders import OrderSortField, OrderStatus
+from alawael.services.orders import OrderSortField
 
 if TYPE_CHECKING:
     from alawael.schema.users import User
@@ -40,8 +40,8 @@ strawberry.enum(OrderSortField, name="OrderSortField")
 async def _load_user(info: Info, oid: ObjectId | None) -> User | None:
     from alawael.schema.users import User
 
-    doc = await info.context.loaders.user_by_id.load(oid) if oid is not None else None
-    return User.from_doc(doc) if doc else None
+    user = await info.context.loaders.user_by_id.load(oid) if oid is not None else None
+    return User.from_record(user) if user else None
 
 
 @strawberry.type(description="A line of an order: a snapshot of the product when ordered.")
@@ -55,18 +55,17 @@ class OrderItem:
 
     @strawberry.field(description="The product now (archived products still resolve).")
     async def product(self, info: Info) -> Product | None:
-        doc = await info.context.loaders.product_by_id.load(self._product_id)
-        return Product.from_doc(doc) if doc else None
+        return Product.maybe(await info.context.loaders.product_by_id.load(self._product_id))
 
     @classmethod
-    def from_doc(cls, doc: Document) -> OrderItem:
+    def from_record(cls, line: OrderLineRecord) -> OrderItem:
         return cls(
-            sku=doc["sku"],
-            name=doc["name"],
-            unit_price=Money(cents_to_decimal(doc["unitPriceCents"])),
-            quantity=doc["quantity"],
-            line_total=Money(cents_to_decimal(doc["lineTotalCents"])),
-            _product_id=doc["productId"],
+            sku=line.sku,
+            name=line.name,
+            unit_price=Money(cents_to_decimal(line.unit_price_cents)),
+            quantity=line.quantity,
+            line_total=Money(cents_to_decimal(line.line_total_cents)),
+            _product_id=line.product_id,
         )
 
 
@@ -107,30 +106,29 @@ class Order(Node):
         return await _load_user(info, self._user_id)
 
     @classmethod
-    def from_doc(cls, doc: Document) -> Order:
+    def from_record(cls, o: OrderRecord) -> Order:
         return cls(
-            id=to_global_id("Order", doc["_id"]),
-            number=doc["number"],
-            items=[OrderItem.from_doc(item) for item in doc["items"]],
-            subtotal=Money(cents_to_decimal(doc["subtotalCents"])),
-            total=Money(cents_to_decimal(doc["totalCents"])),
-            currency=doc.get("currency", "SAR"),
-            status=OrderStatus(doc["status"]),
+            id=to_global_id("Order", o.id),
+            number=o.number,
+            items=[OrderItem.from_record(line) for line in o.items],
+            subtotal=Money(cents_to_decimal(o.subtotal_cents)),
+            total=Money(cents_to_decimal(o.total_cents)),
+            currency=o.currency,
+            status=o.status,
             status_history=[
-                StatusChange(
-                    status=OrderStatus(h["status"]),
-                    at=h["at"],
-                    note=h.get("note"),
-                    _by=h.get("byUserId"),
-                )
-                for h in doc.get("statusHistory", ())
+                StatusChange(status=h.status, at=h.at, note=h.note, _by=h.by_user_id)
+                for h in o.status_history
             ],
-            note=doc.get("note"),
-            created_at=doc["createdAt"],
-            updated_at=doc["updatedAt"],
-            _id=doc["_id"],
-            _user_id=doc["userId"],
+            note=o.note,
+            created_at=o.created_at,
+            updated_at=o.updated_at,
+            _id=o.id,
+            _user_id=o.user_id,
         )
+
+    @classmethod
+    def maybe(cls, o: OrderRecord | None) -> Order | None:
+        return None if o is None else cls.from_record(o)
 
 
 @strawberry.input(name="OrderFilter")
@@ -181,13 +179,12 @@ class CancelOrderPayload:
     errors: list[UserError]
 
 
-async def _order(result: Awaitable[Document]) -> dict[str, Any]:
-    return {"order": Order.from_doc(await result)}
+async def _order(result: Awaitable[OrderRecord]) -> dict[str, Any]:
+    return {"order": Order.from_record(await result)}
 
 
 async def _node(info: Info, oid: ObjectId) -> Order | None:
-    doc = orders.visible(info.context.user, await info.context.loaders.order_by_id.load(oid))
-    return Order.from_doc(doc) if doc else None
+    return Order.maybe(await r.visible_order(info, oid))
 
 
 register_node("Order", _node)
@@ -203,7 +200,7 @@ async def orders_connection(
     before: str | None,
 ) -> Connection[Order]:
     page = await r.orders_page(info, flt, sort, first, after, last, before)
-    return build_connection(page, Order.from_doc)  # type: ignore[no-any-return]
+    return build_connection(page, Order.from_record)
 
 
 @strawberry.type
@@ -213,7 +210,7 @@ class OrderQuery:
         description="An order you may see; anyone else's is NOT_FOUND.",
     )
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
-        return Order.from_doc(await r.order(info, id))
+        return Order.from_record(await r.order(info, id))
 
     @strawberry.field(
         permission_classes=[HasPermission(Permission.VIEW_OWN_ORDERS)],

@@ -12,14 +12,14 @@ from bson import ObjectId
 from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
-from alawael.infra.db import Document
+from alawael.records.defaults import DEFAULT_CURRENCY, DEFAULT_LOW_STOCK_THRESHOLD
+from alawael.records.products import ProductRecord
 from alawael.resolvers import products as r
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
 from alawael.schema.node import Node, register_node, to_global_id
 from alawael.schema.permissions import HasPermission
 from alawael.schema.scalars import Money, cents_to_decimal
-from alawael.services import products
 from alawael.services.products import ProductSortField
 
 strawberry.enum(ProductSortField, name="ProductSortField")
@@ -49,22 +49,26 @@ class Product(Node):
     _id: strawberry.Private[ObjectId]
 
     @classmethod
-    def from_doc(cls, doc: Document) -> Product:
+    def from_record(cls, p: ProductRecord) -> Product:
         return cls(
-            id=to_global_id("Product", doc["_id"]),
-            sku=doc["sku"],
-            name=doc["name"],
-            description=doc.get("description", ""),
-            category=doc.get("category", ""),
-            price=Money(cents_to_decimal(doc["priceCents"])),
-            currency=doc.get("currency", "SAR"),
-            stock=doc["stock"],
-            low_stock_threshold=doc.get("lowStockThreshold", products.DEFAULT_LOW_STOCK_THRESHOLD),
-            archived=bool(doc.get("archived", False)),
-            created_at=doc["createdAt"],
-            updated_at=doc["updatedAt"],
-            _id=doc["_id"],
+            id=to_global_id("Product", p.id),
+            sku=p.sku,
+            name=p.name,
+            description=p.description,
+            category=p.category,
+            price=Money(cents_to_decimal(p.price_cents)),
+            currency=p.currency,
+            stock=p.stock,
+            low_stock_threshold=p.low_stock_threshold,
+            archived=p.archived,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+            _id=p.id,
         )
+
+    @classmethod
+    def maybe(cls, p: ProductRecord | None) -> Product | None:
+        return None if p is None else cls.from_record(p)
 
 
 @strawberry.type(description="A category and how many (visible) products it holds.")
@@ -100,9 +104,9 @@ class CreateProductInput:
     price: Money
     description: str = ""
     category: str = ""
-    currency: str = "SAR"
+    currency: str = DEFAULT_CURRENCY
     stock: int = 0
-    low_stock_threshold: int = products.DEFAULT_LOW_STOCK_THRESHOLD
+    low_stock_threshold: int = DEFAULT_LOW_STOCK_THRESHOLD
 
 
 @strawberry.input(description="Fields to change; omitted fields stay. Stock: adjustStock.")
@@ -140,13 +144,12 @@ class AdjustStockPayload:
     errors: list[UserError]
 
 
-async def _product(result: Awaitable[Document]) -> dict[str, Any]:
-    return {"product": Product.from_doc(await result)}
+async def _product(result: Awaitable[ProductRecord]) -> dict[str, Any]:
+    return {"product": Product.from_record(await result)}
 
 
 async def _node(info: Info, oid: ObjectId) -> Product | None:
-    doc = products.visible(info.context.user, await info.context.loaders.product_by_id.load(oid))
-    return Product.from_doc(doc) if doc else None
+    return Product.maybe(await r.visible_product(info, oid))
 
 
 register_node("Product", _node)
@@ -156,13 +159,11 @@ register_node("Product", _node)
 class ProductQuery:
     @strawberry.field(description="A product by id; null if missing (or archived, to shoppers).")
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
-        doc = await r.product(info, id)
-        return Product.from_doc(doc) if doc else None
+        return Product.maybe(await r.product(info, id))
 
     @strawberry.field(description="A product by sku (case-insensitive).")
     async def product_by_sku(self, info: Info, sku: str) -> Product | None:
-        doc = await r.product_by_sku(info, sku)
-        return Product.from_doc(doc) if doc else None
+        return Product.maybe(await r.product_by_sku(info, sku))
 
     @strawberry.field(description="The catalogue, filtered and sorted; public.")
     async def products(
@@ -176,12 +177,12 @@ class ProductQuery:
         before: str | None = None,
     ) -> Connection[Product]:
         page = await r.products_page(info, filter, sort, first, after, last, before)
-        return build_connection(page, Product.from_doc)  # type: ignore[no-any-return]
+        return build_connection(page, Product.from_record)
 
     @strawberry.field(description="Distinct categories with product counts, by name.")
     async def categories(self, info: Info) -> list[Category]:
-        rows = await products.list_categories(info.context.resources, info.context.user)
-        return [Category(name=row["name"], product_count=row["count"]) for row in rows]
+        rows = await r.categories(info)
+        return [Category(name=row.name, product_count=row.count) for row in rows]
 
 
 _MANAGE = [HasPermission(Permission.MANAGE_PRODUCTS)]

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from alawael.auth.permissions import Permission
 from alawael.infra.db import Document
 from alawael.realtime import feeds
+from alawael.records.flags import FlagRecord
 from alawael.schema.flags import FeatureFlag
 from alawael.schema.node import from_global_id
 from alawael.schema.notifications import Notification
@@ -39,9 +40,9 @@ class FeatureFlagChange:
 
     @classmethod
     def build(
-        cls, key: str, deleted: bool, enabled: bool, doc: Document | None
+        cls, key: str, deleted: bool, enabled: bool, flag: FlagRecord | None
     ) -> FeatureFlagChange:
-        definition = FeatureFlag.from_doc(doc) if doc is not None else None
+        definition = FeatureFlag.from_record(flag) if flag is not None else None
         return cls(key=key, deleted=deleted, enabled=enabled, definition=definition)
 
 
@@ -75,7 +76,9 @@ class RealtimeSubscription:
         self, info: Info, order_id: strawberry.ID | None = None
     ) -> AsyncGenerator[Order, None]:
         oid = from_global_id(order_id, "Order", field="orderId") if order_id else None
-        feed = feeds.order_feed(info.context, kinds=_UPDATED, order_id=oid, to_node=Order.from_doc)
+        feed = feeds.order_feed(
+            info.context, kinds=_UPDATED, order_id=oid, to_node=Order.from_record
+        )
         async for order in feed:
             yield order
 
@@ -84,7 +87,9 @@ class RealtimeSubscription:
         description="Every newly placed order (staff).",
     )
     async def order_placed(self, info: Info) -> AsyncGenerator[Order, None]:
-        feed = feeds.order_feed(info.context, kinds=_PLACED, order_id=None, to_node=Order.from_doc)
+        feed = feeds.order_feed(
+            info.context, kinds=_PLACED, order_id=None, to_node=Order.from_record
+        )
         async for order in feed:
             yield order
 
@@ -93,7 +98,7 @@ class RealtimeSubscription:
         description="Your new notifications.",
     )
     async def notification_received(self, info: Info) -> AsyncGenerator[Notification, None]:
-        async for item in feeds.notification_feed(info.context, to_node=Notification.from_doc):
+        async for item in feeds.notification_feed(info.context, to_node=Notification.from_record):
             yield item
 
     @strawberry.subscription(
@@ -104,7 +109,9 @@ class RealtimeSubscription:
         self, info: Info, product_id: strawberry.ID | None = None
     ) -> AsyncGenerator[Product, None]:
         oid = from_global_id(product_id, "Product", field="productId") if product_id else None
-        async for item in feeds.stock_feed(info.context, product_id=oid, to_node=Product.from_doc):
+        async for item in feeds.stock_feed(
+            info.context, product_id=oid, to_node=Product.from_record
+        ):
             yield item
 
     @strawberry.subscription(

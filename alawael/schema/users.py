@@ -10,13 +10,13 @@ from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
 from alawael.auth.permissions import Role as RoleValue
-from alawael.infra.db import Document
+from alawael.records.orders import OrderStatus
+from alawael.records.users import UserRecord
 from alawael.schema.connection import Connection
 from alawael.schema.node import Node, to_global_id
 from alawael.schema.notifications import Notification, notifications_connection
 from alawael.schema.orders import Order, OrderFilterInput, OrderSortInput, orders_connection
 from alawael.schema.permissions import HasPermission
-from alawael.services.orders import OrderStatus
 
 # The domain enum itself is the GraphQL enum: one definition of the roles.
 strawberry.enum(
@@ -68,14 +68,18 @@ class User(Node):
         return await notifications_connection(info, unread_only, first, after, of_user=self._id)
 
     @classmethod
-    def from_doc(cls, doc: Document) -> User:
+    def from_record(cls, u: UserRecord) -> User:
         return cls(
-            id=to_global_id("User", doc["_id"]),
-            email=doc["email"],
-            name=doc.get("name", ""),
-            phone=doc.get("phone"),
-            role=RoleValue(doc["role"]),
-            active=doc.get("active", True),
-            created_at=doc["createdAt"],
-            _id=doc["_id"],
+            id=to_global_id("User", u.id),
+            email=u.email,
+            name=u.name,
+            phone=u.phone,
+            role=u.role,
+            active=u.active,
+            created_at=u.created_at,
+            _id=u.id,
         )
+
+    @classmethod
+    def maybe(cls, u: UserRecord | None) -> User | None:
+        return None if u is None else cls.from_record(u)

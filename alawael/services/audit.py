@@ -12,6 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from alawael.auth.permissions import Actor, Permission, require
 from alawael.infra.clock import utcnow
 from alawael.infra.db import Db, Document
+from alawael.records.audit import AuditRecord
 from alawael.services.pagination import Page, PageArgs, paginate
 from alawael.shared.errors import BadUserInput
 
@@ -66,7 +67,9 @@ class AuditFilter:
     time_to: datetime | None = None
 
 
-async def list_entries(db: Db, actor: Actor | None, flt: AuditFilter, args: PageArgs) -> Page:
+async def list_entries(
+    db: Db, actor: Actor | None, flt: AuditFilter, args: PageArgs
+) -> Page[AuditRecord]:
     """Audit entries, newest first (audit:read: declared on the field, re-checked here)."""
     require(actor, Permission.VIEW_AUDIT)
     query: Document = {}
@@ -85,4 +88,5 @@ async def list_entries(db: Db, actor: Actor | None, flt: AuditFilter, args: Page
         when["$lt"] = flt.time_to
     if when:
         query["timestamp"] = when
-    return await paginate(db, "audit_trail", query, sort_field="timestamp", direction=-1, args=args)
+    page = await paginate(db, "audit_trail", query, sort_field="timestamp", direction=-1, args=args)
+    return page.map(AuditRecord.from_doc)

@@ -20,9 +20,9 @@ from alawael.auth.permissions import Actor, Permission, Role, require
 from alawael.infra.clock import utcnow
 from alawael.infra.db import Document
 from alawael.infra.resources import Resources
-from alawael.services import audit
+from alawael.records.flags import FlagRecord
+from alawael.services.audited import Author, Change, audited_write
 from alawael.services.pagination import Page, PageArgs, paginate
-from alawael.services.transactions import run_transaction
 from alawael.shared.errors import BadUserInput, NotFound
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
@@ -49,25 +49,25 @@ def bucket_of(key: str, user_id: str) -> int:
     return int(digest[:8], 16) % 100
 
 
-def evaluate(flag: Document, actor: Actor | None) -> bool:
+def evaluate(flag: FlagRecord, actor: Actor | None) -> bool:
     """Is `flag` on for `actor`? Order matters: disabled beats everything, an explicit user
     grant beats role targeting, and role targeting beats the percentage rollout."""
-    if not flag.get("enabled", False):
+    if not flag.enabled:
         return False
-    roles: list[str] = flag.get("allowedRoles") or []
-    rollout = int(flag.get("rolloutPercentage", 0))
+    roles = flag.allowed_roles
+    rollout = flag.rollout_percentage
     if actor is None:
         # No id means no stable bucket: anonymous callers only see flags that are on for
         # every signed-in user without role targeting.
         return rollout >= 100 and not roles
-    if ObjectId(actor.user_id) in (flag.get("allowedUserIds") or []):
+    if ObjectId(actor.user_id) in flag.allowed_user_ids:
         return True
-    if roles and actor.role.value not in roles:
+    if roles and actor.role not in roles:
         return False
-    return bucket_of(flag["key"], actor.user_id) < rollout
+    return bucket_of(flag.key, actor.user_id) < rollout
 
 
-async def flag_definitions(res: Resources) -> list[Document]:
+async def flag_definitions(res: Resources) -> list[FlagRecord]:
     """Every flag definition, sorted by key, through the cache."""
 
     async def compute() -> list[Document]:
@@ -80,14 +80,14 @@ async def flag_definitions(res: Resources) -> list[Document]:
         ttl=res.settings.flags_cache_ttl_seconds,
         compute=compute,
     )
-    return value
+    return [FlagRecord.from_doc(doc) for doc in value]
 
 
 async def evaluate_flag(res: Resources, actor: Actor | None, key: str) -> bool:
     """Unknown flags are off: a client asking for a flag that was deleted (or not yet
     created) keeps the old behaviour instead of failing."""
     for flag in await flag_definitions(res):
-        if flag["key"] == key:
+        if flag.key == key:
             return evaluate(flag, actor)
     return False
 
@@ -99,11 +99,12 @@ def sees_definitions(actor: Actor | None) -> bool:
 
 
 async def evaluate_all(res: Resources, actor: Actor | None) -> list[tuple[str, bool]]:
-    return [(flag["key"], evaluate(flag, actor)) for flag in await flag_definitions(res)]
+    return [(flag.key, evaluate(flag, actor)) for flag in await flag_definitions(res)]
 
 
-async def get_flag_by_key(res: Resources, key: str) -> Document | None:
-    return await res.db.feature_flags.find_one({"key": key})
+async def get_flag_by_key(res: Resources, key: str) -> FlagRecord | None:
+    doc = await res.db.feature_flags.find_one({"key": key})
+    return None if doc is None else FlagRecord.from_doc(doc)
 
 
 def _validate(data: FlagInput) -> None:
@@ -138,7 +139,7 @@ async def _check_users_exist(res: Resources, ids: list[ObjectId]) -> None:
 
 async def set_feature_flag(
     res: Resources, actor: Actor | None, data: FlagInput, *, request_id: str | None = None
-) -> Document:
+) -> FlagRecord:
     """Create or replace the flag `data.key`; returns the stored definition."""
     require(actor, Permission.MANAGE_FLAGS)
     _validate(data)
@@ -147,7 +148,7 @@ async def set_feature_flag(
     roles = sorted({role.value for role in data.allowed_roles})
     now = utcnow()
 
-    async def txn(session: AsyncClientSession) -> Document:
+    async def change(session: AsyncClientSession) -> Change[Document]:
         # The definition and its audit entry commit together; `before` is read in the same
         # snapshot, so it is exactly what was replaced.
         before = await res.db.feature_flags.find_one({"key": data.key}, session=session)
@@ -170,58 +171,49 @@ async def set_feature_flag(
         )
         if after is None:  # cannot happen: an upsert returning the new document has one
             raise RuntimeError(f"upsert of flag {data.key!r} returned nothing")
-        await audit.record(
-            res.db,
-            actor,
-            action="setFeatureFlag",
-            entity="feature_flag",
-            entity_id=after["_id"],
-            before=before,
-            after=after,
-            session=session,
-            request_id=request_id,
-        )
-        return after
+        return Change(after, after["_id"], before=before, after=after)
 
-    after = await run_transaction(res, txn)
-    await res.cache.bump(SCOPE)
+    after = await audited_write(
+        res,
+        Author(actor, request_id),
+        action="setFeatureFlag",
+        entity="feature_flag",
+        change=change,
+        scopes=[SCOPE],
+    )
     await res.events.publish(CHANNEL, {"key": data.key, "deleted": False})
-    return after
+    return FlagRecord.from_doc(after)
 
 
 async def delete_feature_flag(
     res: Resources, actor: Actor | None, key: str, *, request_id: str | None = None
-) -> Document:
+) -> FlagRecord:
     """Delete the flag `key`; returns the deleted definition (NOT_FOUND if there was none)."""
     require(actor, Permission.MANAGE_FLAGS)
 
-    async def txn(session: AsyncClientSession) -> Document:
+    async def change(session: AsyncClientSession) -> Change[Document]:
         before: Document | None = await res.db.feature_flags.find_one_and_delete(
             {"key": key}, session=session
         )
         if before is None:
             raise NotFound(f"No feature flag {key!r}.", field="key")
-        await audit.record(
-            res.db,
-            actor,
-            action="deleteFeatureFlag",
-            entity="feature_flag",
-            entity_id=before["_id"],
-            before=before,
-            after=None,
-            session=session,
-            request_id=request_id,
-        )
-        return before
+        return Change(before, before["_id"], before=before, after=None)
 
-    before = await run_transaction(res, txn)
-    await res.cache.bump(SCOPE)
+    before = await audited_write(
+        res,
+        Author(actor, request_id),
+        action="deleteFeatureFlag",
+        entity="feature_flag",
+        change=change,
+        scopes=[SCOPE],
+    )
     await res.events.publish(CHANNEL, {"key": key, "deleted": True})
-    return before
+    return FlagRecord.from_doc(before)
 
 
-async def list_flags(res: Resources, actor: Actor | None, args: PageArgs) -> Page:
+async def list_flags(res: Resources, actor: Actor | None, args: PageArgs) -> Page[FlagRecord]:
     """The admin listing (flags:manage): full definitions, straight from the database (always
     fresh), as keyset pages ordered by key."""
     require(actor, Permission.MANAGE_FLAGS)
-    return await paginate(res.db, "feature_flags", {}, sort_field="key", direction=1, args=args)
+    page = await paginate(res.db, "feature_flags", {}, sort_field="key", direction=1, args=args)
+    return page.map(FlagRecord.from_doc)

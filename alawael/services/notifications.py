@@ -5,27 +5,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from alawael.auth.permissions import Actor, Role
 from alawael.infra.clock import utcnow
 from alawael.infra.db import Document
 from alawael.infra.resources import Resources
-from alawael.services import audit
+from alawael.records.defaults import DEFAULT_LOW_STOCK_THRESHOLD
+from alawael.records.notifications import NotificationRecord, NotificationType
+from alawael.services.audited import Author, Change, audited_write
 from alawael.services.pagination import Page, PageArgs, paginate
 from alawael.shared.errors import Forbidden, NotFound, Unauthenticated
 
 CHANNEL = "notifications"
-
-
-class NotificationType(StrEnum):
-    ORDER_PLACED = "ORDER_PLACED"
-    ORDER_STATUS = "ORDER_STATUS"
-    LOW_STOCK = "LOW_STOCK"
-    DAILY_SUMMARY = "DAILY_SUMMARY"
 
 
 def _owner(actor: Actor | None) -> ObjectId:
@@ -42,7 +38,7 @@ async def notify(
     title: str,
     body: str,
     data: dict[str, Any],
-) -> list[Document]:
+) -> list[NotificationRecord]:
     """Create one notification per user (one insert_many) and publish each one.
 
     Called after the business change has committed: a notification about an order that was
@@ -75,7 +71,7 @@ async def notify(
             for doc in docs
         )
     )
-    return docs
+    return [NotificationRecord.from_doc(doc) for doc in docs]
 
 
 async def notify_low_stock(res: Resources, products: Sequence[Document]) -> None:
@@ -93,7 +89,7 @@ async def notify_low_stock(res: Resources, products: Sequence[Document]) -> None
             type=NotificationType.LOW_STOCK,
             title=f"Low stock: {product['name']}",
             body=f"{product['sku']} has {product['stock']} left "
-            f"(threshold {product.get('lowStockThreshold', 10)}).",
+            f"(threshold {product.get('lowStockThreshold', DEFAULT_LOW_STOCK_THRESHOLD)}).",
             data={"productId": product["_id"], "stock": product["stock"]},
         )
 
@@ -101,7 +97,7 @@ async def notify_low_stock(res: Resources, products: Sequence[Document]) -> None
 def crossed_low_stock(product_after: Document, delta: int) -> bool:
     """True when a stock change of `delta` took the product from at-or-above its threshold
     to below it: one notification per crossing, not one per sale below the line."""
-    threshold = int(product_after.get("lowStockThreshold", 10))
+    threshold = int(product_after.get("lowStockThreshold", DEFAULT_LOW_STOCK_THRESHOLD))
     after = int(product_after["stock"])
     before = after - delta
     return before >= threshold > after
@@ -114,7 +110,7 @@ async def list_notifications(
     unread_only: bool,
     args: PageArgs,
     of_user: ObjectId | None = None,
-) -> Page:
+) -> Page[NotificationRecord]:
     """The caller's notifications. `of_user` names whose list was asked for (a
     `User.notifications` field): nobody reads another user's notifications, admins included."""
     owner = _owner(actor)
@@ -123,32 +119,37 @@ async def list_notifications(
     query: Document = {"userId": owner}
     if unread_only:
         query["read"] = False
-    return await paginate(
+    page = await paginate(
         res.db, "notifications", query, sort_field="createdAt", direction=-1, args=args
     )
+    return page.map(NotificationRecord.from_doc)
 
 
 async def unread_count(res: Resources, actor: Actor | None) -> int:
     return await res.db.notifications.count_documents({"userId": _owner(actor), "read": False})
 
 
-async def get_notification(res: Resources, actor: Actor | None, oid: ObjectId) -> Document:
+async def get_notification(
+    res: Resources, actor: Actor | None, oid: ObjectId
+) -> NotificationRecord:
     doc = await res.db.notifications.find_one({"_id": oid, "userId": _owner(actor)})
     if doc is None:
         raise NotFound("No such notification.", field="id")
-    return doc
+    return NotificationRecord.from_doc(doc)
 
 
-def visible(actor: Actor | None, doc: Document | None) -> Document | None:
-    """Own notifications only (used by node(id) with loaded documents)."""
-    if doc is None or actor is None or str(doc["userId"]) != actor.user_id:
+def visible(
+    actor: Actor | None, notification: NotificationRecord | None
+) -> NotificationRecord | None:
+    """Own notifications only (used by node(id) with loaded records)."""
+    if notification is None or actor is None or str(notification.user_id) != actor.user_id:
         return None
-    return doc
+    return notification
 
 
 async def mark_read(
     res: Resources, actor: Actor | None, oid: ObjectId, *, request_id: str | None = None
-) -> Document:
+) -> NotificationRecord:
     """Mark one of the caller's notifications read. Someone else's id is NOT_FOUND: the
     filter includes the owner, so existence never leaks."""
     owner = _owner(actor)
@@ -156,44 +157,49 @@ async def mark_read(
     if before is None:
         raise NotFound("No such notification.", field="id")
     if before["read"]:
-        return before  # already read: nothing changes, nothing to audit
-    after = await res.db.notifications.find_one_and_update(
-        {"_id": oid, "userId": owner},
-        {"$set": {"read": True, "readAt": utcnow()}},
-        return_document=True,
-    )
-    if after is None:  # deleted in between
-        raise NotFound("No such notification.", field="id")
-    await audit.record(
-        res.db,
-        actor,
+        # Already read: nothing changes, nothing to audit.
+        return NotificationRecord.from_doc(before)
+
+    async def change(session: AsyncClientSession) -> Change[Document]:
+        after = await res.db.notifications.find_one_and_update(
+            {"_id": oid, "userId": owner},
+            {"$set": {"read": True, "readAt": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if after is None:  # deleted in between
+            raise NotFound("No such notification.", field="id")
+        return Change(after, oid, before={"read": False}, after={"read": True})
+
+    # Notifications are never cached, so there is no cache scope to bump.
+    after = await audited_write(
+        res,
+        Author(actor, request_id),
         action="markNotificationRead",
         entity="notification",
-        entity_id=oid,
-        before={"read": False},
-        after={"read": True},
-        request_id=request_id,
+        change=change,
     )
-    # Notifications are never cached, so there is no cache scope to bump.
-    return after
+    return NotificationRecord.from_doc(after)
 
 
 async def mark_all_read(
     res: Resources, actor: Actor | None, *, request_id: str | None = None
 ) -> int:
     owner = _owner(actor)
-    result = await res.db.notifications.update_many(
-        {"userId": owner, "read": False},
-        {"$set": {"read": True, "readAt": utcnow()}},
-    )
-    await audit.record(
-        res.db,
-        actor,
+
+    async def change(session: AsyncClientSession) -> Change[int]:
+        result = await res.db.notifications.update_many(
+            {"userId": owner, "read": False},
+            {"$set": {"read": True, "readAt": utcnow()}},
+            session=session,
+        )
+        count = result.modified_count
+        return Change(count, None, before=None, after={"count": count})
+
+    return await audited_write(
+        res,
+        Author(actor, request_id),
         action="markAllNotificationsRead",
         entity="notification",
-        entity_id=None,
-        before=None,
-        after={"count": result.modified_count},
-        request_id=request_id,
+        change=change,
     )
-    return result.modified_count

@@ -24,16 +24,14 @@ from alawael.auth.permissions import Actor, Permission, require
 from alawael.infra.clock import utcnow
 from alawael.infra.db import Db, Document
 from alawael.infra.resources import Resources
-from alawael.services import audit, idempotency
-from alawael.services.notifications import (
-    NotificationType,
-    crossed_low_stock,
-    notify,
-    notify_low_stock,
-)
-from alawael.services.pagination import Page, PageArgs, paginate
+from alawael.records.defaults import DEFAULT_CURRENCY
+from alawael.records.notifications import NotificationType
+from alawael.records.orders import OrderRecord, OrderStatus
+from alawael.services import idempotency
+from alawael.services.audited import Author, Change, audited_write
+from alawael.services.notifications import crossed_low_stock, notify, notify_low_stock
+from alawael.services.pagination import Page, PageArgs, empty_page, paginate
 from alawael.services.products import STOCK_CHANNEL, product_scopes
-from alawael.services.transactions import run_transaction
 from alawael.shared.errors import (
     BadUserInput,
     Forbidden,
@@ -49,14 +47,6 @@ MAX_QUANTITY = 1000
 MAX_NOTE = 1000
 
 T = TypeVar("T")
-
-
-class OrderStatus(StrEnum):
-    PENDING = "PENDING"
-    CONFIRMED = "CONFIRMED"
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
-    CANCELLED = "CANCELLED"
 
 
 # The state machine, declared once: every status change is checked against it.
@@ -220,12 +210,12 @@ def can_see_all(actor: Actor | None) -> bool:
     return actor is not None and actor.can(Permission.VIEW_ALL_ORDERS)
 
 
-def visible(actor: Actor | None, doc: Document | None) -> Document | None:
+def visible(actor: Actor | None, order: OrderRecord | None) -> OrderRecord | None:
     """The order if the actor may see it, else None (callers say NOT_FOUND or null)."""
-    if doc is None or actor is None:
+    if order is None or actor is None:
         return None
-    if can_see_all(actor) or str(doc["userId"]) == actor.user_id:
-        return doc
+    if can_see_all(actor) or str(order.user_id) == actor.user_id:
+        return order
     return None
 
 
@@ -237,19 +227,13 @@ def may_see_editor(actor: Actor | None, user_id: ObjectId | None) -> bool:
     return can_see_all(actor) or actor.user_id == str(user_id)
 
 
-async def get_order(res: Resources, actor: Actor | None, oid: ObjectId) -> Document:
+async def get_order(res: Resources, actor: Actor | None, oid: ObjectId) -> OrderRecord:
     _require(actor)
-    doc = visible(actor, await res.db.orders.find_one({"_id": oid}))
-    if doc is None:
+    doc = await res.db.orders.find_one({"_id": oid})
+    order = visible(actor, None if doc is None else OrderRecord.from_doc(doc))
+    if order is None:
         raise NotFound("No such order.", field="id")
-    return doc
-
-
-def _empty_page(sort_field: str) -> Page:
-    async def zero() -> int:
-        return 0
-
-    return Page([], sort_field, has_next_page=False, has_previous_page=False, count=zero)
+    return order
 
 
 async def list_orders(
@@ -260,7 +244,7 @@ async def list_orders(
     sort: OrderSortField = OrderSortField.CREATED_AT,
     descending: bool = True,
     args: PageArgs,
-) -> Page:
+) -> Page[OrderRecord]:
     """Orders the actor may see. A customer's filter is forced to their own user id; asking
     for someone else's orders gives an empty page, not an error."""
     actor = _require(actor)
@@ -271,7 +255,7 @@ async def list_orders(
     else:
         own = ObjectId(actor.user_id)
         if flt.user_id is not None and flt.user_id != own:
-            return _empty_page(sort.value)
+            return empty_page()
         query["userId"] = own
     if flt.status is not None:
         query["status"] = flt.status.value
@@ -284,7 +268,7 @@ async def list_orders(
         raise BadUserInput("`createdFrom` is after `createdTo`.", field="createdFrom")
     if created:
         query["createdAt"] = created
-    return await paginate(
+    page = await paginate(
         res.db,
         "orders",
         query,
@@ -292,6 +276,7 @@ async def list_orders(
         direction=-1 if descending else 1,
         args=args,
     )
+    return page.map(OrderRecord.from_doc)
 
 
 # --- placing an order -------------------------------------------------------------------
@@ -305,7 +290,7 @@ async def place_order(
     note: str | None = None,
     idempotency_key: str | None = None,
     request_id: str | None = None,
-) -> Document:
+) -> OrderRecord:
     """Check and take the stock, write the order, its idempotency record and its audit
     entry in one transaction; then bump caches, publish events and notify."""
     actor = _require(actor)
@@ -326,7 +311,9 @@ async def place_order(
     order_id = ObjectId()
     number = ""  # allocated under the stock locks, once the pre-check passed
 
-    async def txn(session: AsyncClientSession) -> tuple[Document, list[tuple[Document, int]]]:
+    async def change(
+        session: AsyncClientSession,
+    ) -> Change[tuple[Document, list[tuple[Document, int]]]]:
         now = utcnow()
         if rid is not None:
             # First, so a racing retry with the same key stops before touching stock.
@@ -366,7 +353,7 @@ async def place_order(
             "items": items,
             "subtotalCents": subtotal,
             "totalCents": subtotal,  # no tax or shipping rules yet
-            "currency": taken[0][0].get("currency", "SAR"),
+            "currency": taken[0][0].get("currency", DEFAULT_CURRENCY),
             "status": OrderStatus.PENDING.value,
             "statusHistory": [
                 {"status": OrderStatus.PENDING.value, "at": now, "byUserId": user_id, "note": note}
@@ -377,18 +364,10 @@ async def place_order(
             "updatedAt": now,
         }
         await res.db.orders.insert_one(order, session=session)
-        await audit.record(
-            res.db,
-            actor,
-            action="placeOrder",
-            entity="order",
-            entity_id=order_id,
-            before=None,
-            after=order,
-            session=session,
-            request_id=request_id,
-        )
-        return order, taken
+        return Change((order, taken), order_id, before=None, after=order)
+
+    def scopes(done: tuple[Document, list[tuple[Document, int]]]) -> list[str]:
+        return ["orders", *product_scopes(*(p["_id"] for p, _ in done[1]))]
 
     try:
         async with stock_locks(res).hold([m.product_id for m in merged]):
@@ -398,7 +377,14 @@ async def place_order(
             # workers, managers adjusting stock).
             await _precheck(res.db, merged)
             number = await next_order_number(res.db)
-            order, taken = await run_transaction(res, txn)
+            order, taken = await audited_write(
+                res,
+                Author(actor, request_id),
+                action="placeOrder",
+                entity="order",
+                change=change,
+                scopes=scopes,
+            )
     except (DuplicateKeyError, InsufficientStock, NotFound):
         # A concurrent retry with the same key committed first (and maybe took the last
         # stock): return its order.
@@ -407,7 +393,6 @@ async def place_order(
             raise
         return await _replay(res, found)
 
-    await res.cache.bump("orders", *product_scopes(*(p["_id"] for p, _ in taken)))
     await _publish_order(res, order, "ORDER_PLACED")
     for product, _ in taken:
         await res.events.publish(
@@ -422,7 +407,7 @@ async def place_order(
         data={"orderId": order_id},
     )
     await notify_low_stock(res, [p for p, q in taken if crossed_low_stock(p, -q)])
-    return order
+    return OrderRecord.from_doc(order)
 
 
 _STOCK_FIELDS = {"stock": 1, "archived": 1, "sku": 1}
@@ -456,11 +441,11 @@ async def _explain_shortfall(db: Db, line: _MergedLine, session: AsyncClientSess
     raise InsufficientStock("Not enough stock.", field=f"items.{line.index}.quantity")
 
 
-async def _replay(res: Resources, result: Document) -> Document:
+async def _replay(res: Resources, result: Document) -> OrderRecord:
     order = await res.db.orders.find_one({"_id": result["orderId"]})
     if order is None:  # pragma: no cover - the record commits with its order
         raise NotFound("The order for this idempotency key no longer exists.")
-    return order
+    return OrderRecord.from_doc(order)
 
 
 async def _publish_order(res: Resources, order: Document, event_type: str) -> None:
@@ -486,7 +471,7 @@ async def update_order_status(
     note: str | None = None,
     *,
     request_id: str | None = None,
-) -> Document:
+) -> OrderRecord:
     """Staff move an order along the state machine (orders:manage, declared on the field
     and re-checked here for every door)."""
     actor = require(actor, Permission.MANAGE_ORDERS)
@@ -503,11 +488,11 @@ async def cancel_order(
     reason: str | None = None,
     *,
     request_id: str | None = None,
-) -> Document:
+) -> OrderRecord:
     """The customer may cancel their own PENDING order; staff also a CONFIRMED one."""
     actor = _require(actor)
     order = await get_order(res, actor, oid)  # someone else's order: NOT_FOUND
-    current = OrderStatus(order["status"])
+    current = order.status
     if (
         not actor.can(Permission.MANAGE_ORDERS)
         and current not in CUSTOMER_CANCELLABLE
@@ -528,27 +513,27 @@ async def cancel_order(
 async def _transition(
     res: Resources,
     actor: Actor,
-    order: Document,
+    order: OrderRecord,
     target: OrderStatus,
     note: str | None,
     *,
     action: str,
     request_id: str | None,
-) -> Document:
-    current = OrderStatus(order["status"])
+) -> OrderRecord:
+    current = order.status
     if target not in TRANSITIONS[current]:
         raise InvalidTransition(
             f"An order can't go from {current.value} to {target.value}.", field="status"
         )
 
-    async def txn(session: AsyncClientSession) -> tuple[Document, list[Document]]:
+    async def change(session: AsyncClientSession) -> Change[tuple[Document, list[Document]]]:
         now = utcnow()
         by = ObjectId(actor.user_id)
         entry: Document = {"status": target.value, "at": now, "byUserId": by, "note": note}
         # Optimistic guard: the filter requires the status we checked, so of two concurrent
         # transitions from the same status only one matches.
         after = await res.db.orders.find_one_and_update(
-            {"_id": order["_id"], "status": current.value},
+            {"_id": order.id, "status": current.value},
             {"$set": {"status": target.value, "updatedAt": now}, "$push": {"statusHistory": entry}},
             return_document=ReturnDocument.AFTER,
             session=session,
@@ -570,28 +555,29 @@ async def _transition(
                 )
                 if product is not None:
                     restocked.append(product)
-        await audit.record(
-            res.db,
-            actor,
-            action=action,
-            entity="order",
-            entity_id=order["_id"],
+        return Change(
+            (after, restocked),
+            order.id,
             before={"status": current.value},
             after={"status": target.value, "note": note},
-            session=session,
-            request_id=request_id,
         )
-        return after, restocked
+
+    def scopes(done: tuple[Document, list[Document]]) -> list[str]:
+        restocked = done[1]
+        return ["orders", *(product_scopes(*(p["_id"] for p in restocked)) if restocked else [])]
 
     restock_ids = (
-        sorted({item["productId"] for item in order["items"]})
-        if target is OrderStatus.CANCELLED
-        else []
+        sorted({item.product_id for item in order.items}) if target is OrderStatus.CANCELLED else []
     )
     async with stock_locks(res).hold(restock_ids):
-        after, restocked = await run_transaction(res, txn)
-    scopes = product_scopes(*(p["_id"] for p in restocked)) if restocked else []
-    await res.cache.bump("orders", *scopes)
+        after, restocked = await audited_write(
+            res,
+            Author(actor, request_id),
+            action=action,
+            entity="order",
+            change=change,
+            scopes=scopes,
+        )
     await _publish_order(res, after, "ORDER_UPDATED")
     for product in restocked:
         await res.events.publish(
@@ -605,4 +591,4 @@ async def _transition(
         body=note or f"Your order {after['number']} is now {target.value.lower()}.",
         data={"orderId": after["_id"], "status": target.value},
     )
-    return after
+    return OrderRecord.from_doc(after)

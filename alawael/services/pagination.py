@@ -11,7 +11,7 @@ import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import bson
 from bson import ObjectId
@@ -19,6 +19,9 @@ from bson.errors import BSONError
 
 from alawael.infra.db import Db, Document
 from alawael.shared.errors import BadUserInput
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -33,23 +36,52 @@ class PageArgs:
 
 
 @dataclass
-class Page:
-    docs: list[Document]
-    sort_field: str
+class Page(Generic[T]):
+    """One page of items (documents, then records once a service maps them), each with
+    the cursor computed from its document when the page was read."""
+
+    items: list[T]
+    cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
     count: Callable[[], Awaitable[int]] = field(repr=False)
 
-    def cursor(self, doc: Document) -> str:
-        return encode_cursor(doc.get(self.sort_field), doc["_id"])
-
     @property
     def start_cursor(self) -> str | None:
-        return self.cursor(self.docs[0]) if self.docs else None
+        return self.cursors[0] if self.cursors else None
 
     @property
     def end_cursor(self) -> str | None:
-        return self.cursor(self.docs[-1]) if self.docs else None
+        return self.cursors[-1] if self.cursors else None
+
+    def map(self, to_item: Callable[[T], U]) -> Page[U]:
+        return Page(
+            [to_item(item) for item in self.items],
+            self.cursors,
+            self.has_next_page,
+            self.has_previous_page,
+            self.count,
+        )
+
+
+def page_of_docs(
+    docs: list[Document],
+    sort_field: str,
+    *,
+    has_next_page: bool,
+    has_previous_page: bool,
+    count: Callable[[], Awaitable[int]],
+) -> Page[Document]:
+    cursors = [encode_cursor(doc.get(sort_field), doc["_id"]) for doc in docs]
+    return Page(docs, cursors, has_next_page, has_previous_page, count)
+
+
+async def _zero() -> int:
+    return 0
+
+
+def empty_page() -> Page[T]:
+    return Page([], [], has_next_page=False, has_previous_page=False, count=_zero)
 
 
 def encode_cursor(value: Any, oid: Any) -> str:
@@ -103,7 +135,7 @@ async def paginate(
     direction: int,
     args: PageArgs,
     projection: Mapping[str, Any] | None = None,
-) -> Page:
+) -> Page[Document]:
     limit, backwards = validate_page_args(args)
     conditions: list[dict[str, Any]] = [dict(query)] if query else []
     if args.after:
@@ -131,9 +163,9 @@ async def paginate(
     async def count() -> int:
         return await db[collection].count_documents(dict(query))
 
-    return Page(
-        docs=docs,
-        sort_field=sort_field,
+    return page_of_docs(
+        docs,
+        sort_field,
         has_next_page=more if not backwards else bool(args.before),
         has_previous_page=more if backwards else bool(args.after),
         count=count,

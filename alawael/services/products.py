@@ -20,10 +20,11 @@ from alawael.auth.permissions import Actor, Permission, require
 from alawael.infra.clock import utcnow
 from alawael.infra.db import Document
 from alawael.infra.resources import Resources
-from alawael.services import audit
+from alawael.records.defaults import DEFAULT_CURRENCY, DEFAULT_LOW_STOCK_THRESHOLD
+from alawael.records.products import CategoryCount, ProductRecord
+from alawael.services.audited import Author, Change, audited_write
 from alawael.services.notifications import crossed_low_stock, notify_low_stock
-from alawael.services.pagination import Page, PageArgs, paginate
-from alawael.services.transactions import run_transaction
+from alawael.services.pagination import Page, PageArgs, page_of_docs, paginate
 from alawael.shared.errors import BadUserInput, Conflict, InsufficientStock, NotFound
 from alawael.shared.money import decimal_to_cents
 
@@ -31,8 +32,6 @@ from alawael.shared.money import decimal_to_cents
 MAX_PRICE_CENTS = 1_000_000_000
 MAX_STOCK = 1_000_000
 MAX_TEXT = {"sku": 64, "name": 200, "description": 5000, "category": 100, "search": 100}
-DEFAULT_LOW_STOCK_THRESHOLD = 10
-DEFAULT_CURRENCY = "SAR"
 STOCK_CHANNEL = "stock"
 _SKU_RE = re.compile(r"^[A-Z0-9][A-Z0-9._\-]*$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -187,7 +186,7 @@ def _query(flt: ProductFilter, actor: Actor | None) -> Document:
 # --- reads ------------------------------------------------------------------------------
 
 
-async def get_product(res: Resources, actor: Actor | None, oid: ObjectId) -> Document | None:
+async def get_product(res: Resources, actor: Actor | None, oid: ObjectId) -> ProductRecord | None:
     """One product, or None when missing or archived and the caller isn't a manager."""
     doc: Document | None = await res.cache.get_or_compute(
         "product",
@@ -196,10 +195,10 @@ async def get_product(res: Resources, actor: Actor | None, oid: ObjectId) -> Doc
         ttl=res.settings.cache_ttl_seconds,
         compute=lambda: res.db.products.find_one({"_id": oid}),
     )
-    return visible(actor, doc)
+    return visible(actor, _record(doc))
 
 
-async def get_product_by_sku(res: Resources, actor: Actor | None, sku: str) -> Document | None:
+async def get_product_by_sku(res: Resources, actor: Actor | None, sku: str) -> ProductRecord | None:
     key = sku.strip().upper()
     doc: Document | None = await res.cache.get_or_compute(
         "product_by_sku",
@@ -208,13 +207,18 @@ async def get_product_by_sku(res: Resources, actor: Actor | None, sku: str) -> D
         ttl=res.settings.cache_ttl_seconds,
         compute=lambda: res.db.products.find_one({"sku": key}),
     )
-    return visible(actor, doc)
+    return visible(actor, _record(doc))
 
 
-def visible(actor: Actor | None, doc: Document | None) -> Document | None:
-    if doc is None or (doc.get("archived") and not is_manager(actor)):
+def _record(doc: Document | None) -> ProductRecord | None:
+    return None if doc is None else ProductRecord.from_doc(doc)
+
+
+def visible(actor: Actor | None, product: ProductRecord | None) -> ProductRecord | None:
+    """The product if the actor may see it: archived products only for managers."""
+    if product is None or (product.archived and not is_manager(actor)):
         return None
-    return doc
+    return product
 
 
 async def list_products(
@@ -225,7 +229,7 @@ async def list_products(
     sort: ProductSortField = ProductSortField.CREATED_AT,
     descending: bool = True,
     args: PageArgs,
-) -> Page:
+) -> Page[ProductRecord]:
     query = _query(flt, actor)
     direction = -1 if descending else 1
     key = [_visibility(actor), asdict(flt), sort.value, direction, asdict(args)]
@@ -234,7 +238,7 @@ async def list_products(
         page = await paginate(
             res.db, "products", query, sort_field=sort.value, direction=direction, args=args
         )
-        return {"docs": page.docs, "next": page.has_next_page, "prev": page.has_previous_page}
+        return {"docs": page.items, "next": page.has_next_page, "prev": page.has_previous_page}
 
     cached: Document = await res.cache.get_or_compute(
         "products", key, scopes=["products"], ttl=res.settings.cache_ttl_seconds, compute=compute
@@ -250,16 +254,16 @@ async def list_products(
         )
         return total
 
-    return Page(
-        docs=cached["docs"],
-        sort_field=sort.value,
+    return page_of_docs(
+        cached["docs"],
+        sort.value,
         has_next_page=cached["next"],
         has_previous_page=cached["prev"],
         count=count,
-    )
+    ).map(ProductRecord.from_doc)
 
 
-async def list_categories(res: Resources, actor: Actor | None) -> list[Document]:
+async def list_categories(res: Resources, actor: Actor | None) -> list[CategoryCount]:
     """Distinct categories with the number of visible products in each, by name."""
     archived = {} if is_manager(actor) else {"archived": False}
 
@@ -272,53 +276,44 @@ async def list_categories(res: Resources, actor: Actor | None) -> list[Document]
         cursor = await res.db.products.aggregate(pipeline)
         return [{"name": doc["_id"] or "", "count": doc["count"]} async for doc in cursor]
 
-    result: list[Document] = await res.cache.get_or_compute(
+    rows: list[Document] = await res.cache.get_or_compute(
         "categories",
         [_visibility(actor)],
         scopes=["categories"],
         ttl=res.settings.cache_ttl_seconds,
         compute=compute,
     )
-    return result
+    return [CategoryCount(row["name"], row["count"]) for row in rows]
 
 
 # --- writes -----------------------------------------------------------------------------
 
 
-async def _after_write(res: Resources, oid: ObjectId) -> None:
-    await res.cache.bump(*product_scopes(oid))
-
-
 async def create_product(
     res: Resources, actor: Actor | None, data: ProductData, *, request_id: str | None = None
-) -> Document:
+) -> ProductRecord:
     require(actor, Permission.MANAGE_PRODUCTS)
     fields = _validated(data, creating=True)
     now = utcnow()
     doc: Document = {"_id": ObjectId(), **fields, "archived": False, "createdAt": now}
     doc["updatedAt"] = now
 
-    async def txn(session: AsyncClientSession) -> None:
-        # The product and its audit entry commit together (or neither does).
+    async def change(session: AsyncClientSession) -> Change[Document]:
         try:
             await res.db.products.insert_one(doc, session=session)
         except DuplicateKeyError as exc:
             raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
-        await audit.record(
-            res.db,
-            actor,
-            action="createProduct",
-            entity="product",
-            entity_id=doc["_id"],
-            before=None,
-            after=doc,
-            session=session,
-            request_id=request_id,
-        )
+        return Change(doc, doc["_id"], before=None, after=doc)
 
-    await run_transaction(res, txn)
-    await _after_write(res, doc["_id"])
-    return doc
+    await audited_write(
+        res,
+        Author(actor, request_id),
+        action="createProduct",
+        entity="product",
+        change=change,
+        scopes=product_scopes(doc["_id"]),
+    )
+    return ProductRecord.from_doc(doc)
 
 
 async def update_product(
@@ -328,7 +323,7 @@ async def update_product(
     data: ProductData,
     *,
     request_id: str | None = None,
-) -> Document:
+) -> ProductRecord:
     """Update the given fields. Stock is not editable here: `adjust_stock` keeps a reason
     and the low-stock rules."""
     require(actor, Permission.MANAGE_PRODUCTS)
@@ -339,10 +334,10 @@ async def update_product(
         current = await res.db.products.find_one({"_id": oid})
         if current is None:
             raise NotFound("No such product.", field="id")
-        return current
+        return ProductRecord.from_doc(current)
     fields["updatedAt"] = utcnow()
 
-    async def txn(session: AsyncClientSession) -> Document:
+    async def change(session: AsyncClientSession) -> Change[Document]:
         # BEFORE from the update itself: the audited "before" is exactly what was replaced,
         # even under concurrent updates, and it commits with the change.
         try:
@@ -356,31 +351,28 @@ async def update_product(
             raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
         if before is None:
             raise NotFound("No such product.", field="id")
-        await audit.record(
-            res.db,
-            actor,
-            action="updateProduct",
-            entity="product",
-            entity_id=oid,
-            before={k: before.get(k) for k in fields},
-            after=fields,
-            session=session,
-            request_id=request_id,
+        return Change(
+            {**before, **fields}, oid, before={k: before.get(k) for k in fields}, after=fields
         )
-        return {**before, **fields}
 
-    after = await run_transaction(res, txn)
-    await _after_write(res, oid)
-    return after
+    after = await audited_write(
+        res,
+        Author(actor, request_id),
+        action="updateProduct",
+        entity="product",
+        change=change,
+        scopes=product_scopes(oid),
+    )
+    return ProductRecord.from_doc(after)
 
 
 async def archive_product(
     res: Resources, actor: Actor | None, oid: ObjectId, *, request_id: str | None = None
-) -> Document:
+) -> ProductRecord:
     """Soft delete: the document stays, so orders keep resolving their products."""
     require(actor, Permission.MANAGE_PRODUCTS)
 
-    async def txn(session: AsyncClientSession) -> Document:
+    async def change(session: AsyncClientSession) -> Change[Document]:
         after: Document | None = await res.db.products.find_one_and_update(
             {"_id": oid},
             {"$set": {"archived": True, "updatedAt": utcnow()}},
@@ -389,22 +381,17 @@ async def archive_product(
         )
         if after is None:
             raise NotFound("No such product.", field="id")
-        await audit.record(
-            res.db,
-            actor,
-            action="archiveProduct",
-            entity="product",
-            entity_id=oid,
-            before={"archived": False},
-            after={"archived": True},
-            session=session,
-            request_id=request_id,
-        )
-        return after
+        return Change(after, oid, before={"archived": False}, after={"archived": True})
 
-    after = await run_transaction(res, txn)
-    await _after_write(res, oid)
-    return after
+    after = await audited_write(
+        res,
+        Author(actor, request_id),
+        action="archiveProduct",
+        entity="product",
+        change=change,
+        scopes=product_scopes(oid),
+    )
+    return ProductRecord.from_doc(after)
 
 
 async def adjust_stock(
@@ -415,7 +402,7 @@ async def adjust_stock(
     reason: str,
     *,
     request_id: str | None = None,
-) -> Document:
+) -> ProductRecord:
     """Add `delta` (may be negative) to the stock; never below 0 nor above MAX_STOCK.
 
     The bounds are part of the update filter, so two concurrent adjustments can't together
@@ -429,7 +416,7 @@ async def adjust_stock(
         raise BadUserInput("`reason` must be 1-500 characters.", field="reason")
     bound = {"$gte": -delta} if delta < 0 else {"$lte": MAX_STOCK - delta}
 
-    async def txn(session: AsyncClientSession) -> Document:
+    async def change(session: AsyncClientSession) -> Change[Document]:
         after: Document | None = await res.db.products.find_one_and_update(
             {"_id": oid, "stock": bound},
             {"$inc": {"stock": delta}, "$set": {"updatedAt": utcnow()}},
@@ -447,22 +434,22 @@ async def adjust_stock(
                     details={"available": current["stock"]},
                 )
             raise BadUserInput(f"Stock may not exceed {MAX_STOCK}.", field="delta")
-        await audit.record(
-            res.db,
-            actor,
-            action="adjustStock",
-            entity="product",
-            entity_id=oid,
+        return Change(
+            after,
+            oid,
             before={"stock": after["stock"] - delta},
             after={"stock": after["stock"], "delta": delta, "reason": reason},
-            session=session,
-            request_id=request_id,
         )
-        return after
 
-    after = await run_transaction(res, txn)
-    await _after_write(res, oid)
+    after = await audited_write(
+        res,
+        Author(actor, request_id),
+        action="adjustStock",
+        entity="product",
+        change=change,
+        scopes=product_scopes(oid),
+    )
     await res.events.publish(STOCK_CHANNEL, {"productId": str(oid), "stock": after["stock"]})
     if crossed_low_stock(after, delta):
         await notify_low_stock(res, [after])
-    return after
+    return ProductRecord.from_doc(after)

@@ -66,7 +66,7 @@ async def make_product(
             sku=sku, name=name or f"Item {sku}", price_cents=price_cents, stock=stock
         ),
     )
-    oid: ObjectId = doc["_id"]
+    oid: ObjectId = doc.id
     return oid
 
 

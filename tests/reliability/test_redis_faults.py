@@ -159,7 +159,7 @@ async def test_redis_outage_mid_load_keeps_serving_and_the_hub_comes_back(
                     buyer = buyers[0].actor
                     placed = await orders.place_order(res_b, buyer, [orders.OrderLine(pid, 2)])
                     (got,) = await _drain(events, 1)
-                    assert from_global_id(got, "Order") == placed["_id"]
+                    assert from_global_id(got, "Order") == placed.id
                     await _round(client, buyers, pid, 4)
                     assert len(await _drain(events, 4)) == 4
                 finally:

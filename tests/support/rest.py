@@ -8,7 +8,7 @@ from alawael.auth.permissions import Actor, Role
 from alawael.auth.sessions import create_session
 from alawael.auth.tokens import issue_access_token
 from alawael.context import Resources
-from alawael.infra.db import Document
+from alawael.records.products import ProductRecord
 from alawael.schema.node import to_global_id
 from alawael.services import products
 from tests.support.graphql import make_user
@@ -41,8 +41,8 @@ async def add_product(
     stock: int = 10,
     category: str = "tools",
     name: str | None = None,
-) -> tuple[Document, str]:
-    """Create a product through the service; returns (document, global id)."""
+) -> tuple[ProductRecord, str]:
+    """Create a product through the service; returns (record, global id)."""
     data = products.ProductData(
         sku=sku,
         name=name or f"Product {sku}",
@@ -54,5 +54,5 @@ async def add_product(
         low_stock_threshold=2,
     )
     # A manager creates products: the service checks products:manage itself.
-    doc = await products.create_product(resources, SETUP_MANAGER, data)
-    return doc, to_global_id("Product", doc["_id"])
+    product = await products.create_product(resources, SETUP_MANAGER, data)
+    return product, to_global_id("Product", product.id)

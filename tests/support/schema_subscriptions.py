@@ -85,11 +85,11 @@ async def product(res: Resources, stock: int = 100, price: int = 1250) -> Object
             low_stock_threshold=0,
         ),
     )
-    oid: ObjectId = doc["_id"]
+    oid: ObjectId = doc.id
     return oid
 
 
 async def place(res: Resources, actor: Actor, pid: ObjectId, qty: int = 1) -> ObjectId:
     doc = await orders.place_order(res, actor, [OrderLine(product_id=pid, quantity=qty)])
-    oid: ObjectId = doc["_id"]
+    oid: ObjectId = doc.id
     return oid
