@@ -130,9 +130,16 @@ async def revoke_session(res: Resources, sid: ObjectId, *, reason: str) -> bool:
     return result.modified_count > 0
 
 
-async def revoke_user_sessions(res: Resources, user_id: ObjectId, *, reason: str) -> int:
+async def revoke_user_sessions(
+    res: Resources, user_id: ObjectId, *, reason: str, keep: ObjectId | None = None
+) -> int:
+    """Revoke the user's live sessions, all but `keep` (a password change keeps the
+    session that made it)."""
+    query: dict[str, object] = {"userId": user_id, "revoked": False}
+    if keep is not None:
+        query["_id"] = {"$ne": keep}
     result = await res.db.sessions.update_many(
-        {"userId": user_id, "revoked": False},
+        query,
         {"$set": {"revoked": True, "revokedReason": reason, "revokedAt": utcnow()}},
     )
     session_checks(res).forget_user(str(user_id))

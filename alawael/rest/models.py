@@ -35,6 +35,7 @@ from alawael.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from alawael.services.products import DEFAULT_LOW_STOCK_THRESHOLD
 from alawael.shared.ids import to_global_id
 from alawael.shared.jsonable import jsonable
+from alawael.shared.locale import Locale, locale_of
 from alawael.shared.money import cents_to_decimal
 
 # --- shared types ----------------------------------------------------------------------
@@ -175,6 +176,7 @@ class UserOut(_Out):
     role: Role
     active: bool
     created_at: Timestamp
+    locale: Locale = Field(description="Language of the mails sent to this user.")
 
     @classmethod
     def from_doc(cls, doc: Document) -> UserOut:
@@ -186,6 +188,7 @@ class UserOut(_Out):
             role=Role(doc["role"]),
             active=doc.get("active", True),
             created_at=doc["createdAt"],
+            locale=locale_of(doc),
         )
 
 

@@ -17,6 +17,9 @@ from alawael.schema.notifications import Notification, notifications_connection
 from alawael.schema.orders import Order, OrderFilterInput, OrderSortInput, orders_connection
 from alawael.schema.permissions import HasPermission
 from alawael.services.orders import OrderStatus
+from alawael.shared.locale import Locale, locale_of
+
+strawberry.enum(Locale, name="Locale", description="The language mails are written in.")
 
 # The domain enum itself is the GraphQL enum: one definition of the roles.
 strawberry.enum(
@@ -34,6 +37,7 @@ class User(Node):
     role: RoleValue
     active: bool
     created_at: datetime
+    locale: Locale = strawberry.field(description="Language of the mails sent to this user.")
     _id: strawberry.Private[ObjectId]
 
     @strawberry.field(
@@ -77,5 +81,6 @@ class User(Node):
             role=RoleValue(doc["role"]),
             active=doc.get("active", True),
             created_at=doc["createdAt"],
+            locale=locale_of(doc),
             _id=doc["_id"],
         )
