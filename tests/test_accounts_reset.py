@@ -4,7 +4,7 @@ expiry, hashed storage, no account enumeration, the Arabic template, per-address
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -21,8 +21,7 @@ from tests.support.accounts import (
     accounts_env,
     code,
 )
-from tests.support.polling import eventually
-from tests.support.smtp import SmtpSink, html_of, text_of, token_in
+from tests.support.smtp import SmtpSink, html_of, text_of, token_in, wait_for_mails
 
 EMAIL = "sara@example.com"
 REQUEST = """
@@ -34,25 +33,10 @@ mutation ($token: String!, $pw: String!) {
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 async def env(mongo_uri: str, smtp: SmtpSink) -> AsyncIterator[Env]:
     async with accounts_env(mongo_uri, smtp.port) as e:
         await e.add_user(EMAIL)
         yield e
-
-
-async def _mails(smtp: SmtpSink, n: int) -> None:
-    async def arrived() -> bool:
-        return smtp.count() >= n
-
-    await eventually(arrived, what=f"{n} mail(s) at the SMTP server")
 
 
 async def test_reset_through_graphql_with_the_mailed_link(env: Env, smtp: SmtpSink) -> None:
@@ -61,7 +45,7 @@ async def test_reset_through_graphql_with_the_mailed_link(env: Env, smtp: SmtpSi
 
     body = await env.gql(REQUEST, {"email": EMAIL.upper()})
     assert body["data"]["requestPasswordReset"] == {"message": ACCEPTED, "errors": []}
-    await _mails(smtp, 1)
+    await wait_for_mails(smtp, 1)
     mail = smtp.received()[0]
     assert mail["To"] == EMAIL
     assert mail.get_content_type() == "multipart/alternative"
@@ -103,7 +87,7 @@ async def test_reset_through_rest(env: Env, smtp: SmtpSink) -> None:
     response = await env.client.post("/api/auth/password-reset", json={"email": EMAIL})
     assert response.status_code == 202
     assert response.json() == {"data": {"message": ACCEPTED}}
-    await _mails(smtp, 1)
+    await wait_for_mails(smtp, 1)
     token = token_in(smtp.received()[0])
 
     confirm = {"token": token, "newPassword": NEW_PASSWORD}
@@ -122,9 +106,7 @@ async def test_reset_through_rest(env: Env, smtp: SmtpSink) -> None:
     assert reused.json()["error"]["details"]["field"] == "token"
 
 
-async def test_unknown_address_gets_the_same_answer_and_no_mail(
-    env: Env, smtp: SmtpSink
-) -> None:
+async def test_unknown_address_gets_the_same_answer_and_no_mail(env: Env, smtp: SmtpSink) -> None:
     unknown = await env.gql(REQUEST, {"email": "nobody@example.com"})
     rest_unknown = await env.client.post(
         "/api/auth/password-reset", json={"email": "nobody@example.com"}
@@ -138,7 +120,7 @@ async def test_unknown_address_gets_the_same_answer_and_no_mail(
     )
     # The mails are sent in order: once both of the known address's have arrived, a mail
     # for the unknown one (queued earlier) would have too.
-    await _mails(smtp, 2)
+    await wait_for_mails(smtp, 2)
     assert [m["To"] for m in smtp.received()] == [EMAIL, EMAIL]
     assert await env.res.db.account_tokens.count_documents({}) == 1  # the newest link only
 
@@ -146,7 +128,7 @@ async def test_unknown_address_gets_the_same_answer_and_no_mail(
 async def test_only_the_newest_link_works(env: Env, smtp: SmtpSink) -> None:
     await env.gql(REQUEST, {"email": EMAIL})
     await env.gql(REQUEST, {"email": EMAIL})
-    await _mails(smtp, 2)
+    await wait_for_mails(smtp, 2)
     first, second = (token_in(m) for m in smtp.received())
     old = await env.gql(RESET, {"token": first, "pw": NEW_PASSWORD})
     assert old["data"]["resetPassword"]["errors"][0]["code"] == "BAD_USER_INPUT"
@@ -156,7 +138,7 @@ async def test_only_the_newest_link_works(env: Env, smtp: SmtpSink) -> None:
 
 async def test_an_expired_link_is_refused(env: Env, smtp: SmtpSink) -> None:
     await env.gql(REQUEST, {"email": EMAIL})
-    await _mails(smtp, 1)
+    await wait_for_mails(smtp, 1)
     token = token_in(smtp.received()[0])
     # Backdated past its 30 minutes (the TTL index would delete it later; the query
     # itself refuses it at once).
@@ -171,7 +153,7 @@ async def test_an_expired_link_is_refused(env: Env, smtp: SmtpSink) -> None:
 
 async def test_a_refused_password_does_not_spend_the_link(env: Env, smtp: SmtpSink) -> None:
     await env.gql(REQUEST, {"email": EMAIL})
-    await _mails(smtp, 1)
+    await wait_for_mails(smtp, 1)
     token = token_in(smtp.received()[0])
     weak = await env.gql(RESET, {"token": token, "pw": "short"})
     assert weak["data"]["resetPassword"]["errors"][0]["field"] == "password"
@@ -182,7 +164,7 @@ async def test_a_refused_password_does_not_spend_the_link(env: Env, smtp: SmtpSi
 async def test_arabic_users_get_the_arabic_mail(env: Env, smtp: SmtpSink) -> None:
     await env.add_user("layla@example.com", locale=Locale.AR)
     await env.gql(REQUEST, {"email": "layla@example.com"})
-    await _mails(smtp, 1)
+    await wait_for_mails(smtp, 1)
     mail = smtp.received()[0]
     assert mail["Subject"] == "إعادة تعيين كلمة المرور في الأوائل"
     assert mail["Content-Language"] == "ar"
@@ -201,5 +183,5 @@ async def test_mails_per_address_are_throttled_silently(mongo_uri: str, smtp: Sm
         assert all(a == answers[0] for a in answers)
         # A later mail to another address arriving means the three were all handled.
         await env.gql(REQUEST, {"email": "other@example.com"})
-        await _mails(smtp, 3)
+        await wait_for_mails(smtp, 3)
         assert [m["To"] for m in smtp.received()] == [EMAIL, EMAIL, "other@example.com"]

@@ -106,12 +106,8 @@ def _render(
     )
 
 
-def password_reset_mail(
-    *, locale: Locale, to: str, name: str, url: str, minutes: int
-) -> Mail:
-    return _render(
-        _RESET[locale], locale, to, "password-reset", url, name=name, minutes=minutes
-    )
+def password_reset_mail(*, locale: Locale, to: str, name: str, url: str, minutes: int) -> Mail:
+    return _render(_RESET[locale], locale, to, "password-reset", url, name=name, minutes=minutes)
 
 
 def invitation_mail(*, locale: Locale, to: str, name: str, url: str, days: int) -> Mail:

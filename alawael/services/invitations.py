@@ -22,7 +22,7 @@ from alawael.services.account_tokens import Purpose, issue_token
 from alawael.services.password_reset import set_password_with_token
 from alawael.services.users import validate_email, validate_name, validate_phone
 from alawael.shared.errors import BadUserInput, Conflict
-from alawael.shared.locale import DEFAULT_LOCALE, Locale
+from alawael.shared.locale import DEFAULT_LOCALE, Locale, is_locale
 
 INVITATION_PATH = "accept-invitation"
 TAKEN = "An account with this email already exists."
@@ -45,7 +45,7 @@ async def invite_user(
     email = validate_email(email)
     name = validate_name(name)
     phone = validate_phone(phone)
-    if locale not in Locale._value2member_map_:
+    if not is_locale(locale):
         raise BadUserInput("Locale must be `en` or `ar`.", field="locale")
     now = utcnow()
     doc: Document = {

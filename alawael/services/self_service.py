@@ -22,7 +22,7 @@ from alawael.infra.resources import Resources
 from alawael.services import audit
 from alawael.services.users import PUBLIC, validate_name, validate_phone
 from alawael.shared.errors import BadUserInput, NotFound, Unauthenticated
-from alawael.shared.locale import Locale
+from alawael.shared.locale import Locale, is_locale
 
 WRONG_PASSWORD = "The current password is not correct."
 EDITABLE = ("name", "phone", "locale")
@@ -48,7 +48,7 @@ def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "phone":
             out["phone"] = validate_phone(value)
         else:
-            if value not in Locale._value2member_map_:
+            if not is_locale(value):
                 raise BadUserInput("Locale must be `en` or `ar`.", field="locale")
             out["locale"] = Locale(value).value
     return out

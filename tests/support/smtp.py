@@ -75,3 +75,14 @@ def token_in(message: EmailMessage) -> str:
     found = LINK.search(text_of(message))
     assert found is not None, text_of(message)
     return unquote(found.group(1))
+
+
+async def wait_for_mails(sink: SmtpSink, n: int) -> list[EmailMessage]:
+    """Poll until `sink` holds at least `n` messages; returns them."""
+    from tests.support.polling import eventually
+
+    async def arrived() -> bool:
+        return sink.count() >= n
+
+    await eventually(arrived, what=f"{n} mail(s) at the SMTP server")
+    return sink.received()
