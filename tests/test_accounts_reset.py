@@ -185,3 +185,18 @@ async def test_mails_per_address_are_throttled_silently(mongo_uri: str, smtp: Sm
         await env.gql(REQUEST, {"email": "other@example.com"})
         await wait_for_mails(smtp, 3)
         assert [m["To"] for m in smtp.received()] == [EMAIL, EMAIL, "other@example.com"]
+
+
+async def test_requests_pay_the_per_ip_auth_budget(mongo_uri: str, smtp: SmtpSink) -> None:
+    async with accounts_env(
+        mongo_uri, smtp.port, rate_limit_enabled=True, rate_limit_auth="2/minute"
+    ) as env:
+        await env.add_user(EMAIL)
+        assert (await env.gql(REQUEST, {"email": EMAIL}))["data"]
+        assert (await env.gql(REQUEST, {"email": "nobody@example.com"}))["data"]
+        # Known or unknown, the third call from this IP is refused the same way.
+        for address in (EMAIL, "nobody@example.com"):
+            assert code(await env.gql(REQUEST, {"email": address})) == "RATE_LIMITED"
+            rest = await env.client.post("/api/auth/password-reset", json={"email": address})
+            assert rest.status_code == 429
+            assert rest.headers["Retry-After"]

@@ -40,6 +40,7 @@ log = logging.getLogger("alawael.mail")
 
 _KEY = "mail"
 IMPLICIT_TLS_PORT = 465
+SHUTDOWN_SEND_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -160,13 +161,25 @@ class Mailer:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="mail-sender")
 
-    async def close(self) -> None:
+    async def close(self, grace: float = SHUTDOWN_SEND_SECONDS) -> None:
+        """Stop the sender, then give every queued mail one last attempt (bounded by
+        `grace`: a dead SMTP server cannot hold the shutdown hostage), so a reset asked for
+        just before a deploy still goes out."""
         await stop_task(self._task)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._last_attempts(), grace)
         if self._due:
             log.warning("mail: %d queued mails not sent at shutdown", len(self._due))
             for _, _, pending in self._due:
                 metrics.MAIL_MESSAGES.labels(pending.mail.template, "dropped").inc()
             self._due.clear()
+
+    async def _last_attempts(self) -> None:
+        while self._due:
+            _, _, pending = self._due[0]
+            pending.attempt = self.settings.mail_max_attempts - 1  # no retry after this one
+            await self._attempt(pending)
+            heapq.heappop(self._due)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
