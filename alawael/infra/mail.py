@@ -23,7 +23,7 @@ import contextlib
 import heapq
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -119,9 +119,15 @@ class LogTransport:
         )
 
 
+# Builds the mail in the sender task, off the request path; None: nothing to send.
+Compose = Callable[[], Awaitable[Mail | None]]
+
+
 @dataclass
 class _Pending:
-    mail: Mail
+    template: str
+    mail: Mail | None = None
+    compose: Compose | None = None
     attempt: int = 0  # failed attempts so far
 
 
@@ -146,11 +152,20 @@ class Mailer:
 
     def submit(self, mail: Mail) -> bool:
         """Queue `mail` for now; never blocks or raises. False when the queue is full."""
+        return self._enqueue(_Pending(mail.template, mail=mail))
+
+    def submit_composed(self, template: str, compose: Compose) -> bool:
+        """Queue a mail that `compose` builds in the sender task (once, not retried): the
+        request does not wait for the work behind it (see alawael.services.password_reset:
+        a request for an existing account must take as long as one for a missing one)."""
+        return self._enqueue(_Pending(template, compose=compose))
+
+    def _enqueue(self, pending: _Pending) -> bool:
         if len(self._due) >= self.settings.mail_queue_size:
-            metrics.MAIL_MESSAGES.labels(mail.template, "dropped").inc()
-            log.error("mail queue full (%d): %s mail dropped", len(self._due), mail.template)
+            metrics.MAIL_MESSAGES.labels(pending.template, "dropped").inc()
+            log.error("mail queue full (%d): %s mail dropped", len(self._due), pending.template)
             return False
-        self._push(_Pending(mail), 0.0)
+        self._push(pending, 0.0)
         return True
 
     def _push(self, pending: _Pending, delay: float) -> None:
@@ -171,7 +186,7 @@ class Mailer:
         if self._due:
             log.warning("mail: %d queued mails not sent at shutdown", len(self._due))
             for _, _, pending in self._due:
-                metrics.MAIL_MESSAGES.labels(pending.mail.template, "dropped").inc()
+                metrics.MAIL_MESSAGES.labels(pending.template, "dropped").inc()
             self._due.clear()
 
     async def _last_attempts(self) -> None:
@@ -198,7 +213,9 @@ class Mailer:
             await self._attempt(pending)
 
     async def _attempt(self, pending: _Pending) -> None:
-        mail = pending.mail
+        mail = pending.mail or await self._compose(pending)
+        if mail is None:
+            return
         try:
             await self.transport.send(build_message(mail, self.settings.mail_from))
         except Exception as exc:  # any failure: SMTP refusals, DNS, timeouts, TLS
@@ -229,6 +246,18 @@ class Mailer:
         result = "logged" if self.logged_only else "sent"
         metrics.MAIL_MESSAGES.labels(mail.template, result).inc()
 
+    async def _compose(self, pending: _Pending) -> Mail | None:
+        compose, pending.compose = pending.compose, None
+        if compose is None:
+            return None
+        try:
+            pending.mail = await compose()
+        except Exception:
+            metrics.MAIL_MESSAGES.labels(pending.template, "failed").inc()
+            log.exception("%s mail could not be composed", pending.template)
+            return None
+        return pending.mail
+
 
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
@@ -248,6 +277,16 @@ def send_later(res: Resources, mail: Mail) -> bool:
         log.error("no mail sender in this process: %s mail dropped", mail.template)
         return False
     return mailer.submit(mail)
+
+
+def send_composed(res: Resources, template: str, compose: Compose) -> bool:
+    """`send_later` for a mail built in the background by `compose`."""
+    mailer = mailer_of(res)
+    if mailer is None:
+        metrics.MAIL_MESSAGES.labels(template, "dropped").inc()
+        log.error("no mail sender in this process: %s mail dropped", template)
+        return False
+    return mailer.submit_composed(template, compose)
 
 
 def mailer_of(res: Resources) -> Mailer | None:
