@@ -157,3 +157,31 @@ async def test_queued_mail_gets_a_last_attempt_at_shutdown(mongo_uri: str, smtp:
     assert received["Subject"] == "Hi"
     assert mailer.sent == 1
     assert len(mailer) == 0
+
+
+async def test_a_mail_that_cannot_be_composed_is_counted_and_skipped(
+    mongo_uri: str, smtp: SmtpSink
+) -> None:
+    settings = make_settings(
+        mongo_uri, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False
+    )
+    failed_before = _value("alawael_mail_messages_total", template="broken", result="failed")
+
+    async def broken() -> Mail:
+        raise RuntimeError("database away")
+
+    async def fine() -> Mail:
+        return Mail(to=EMAIL, subject="Fine", text="t", html="<p>h</p>", template="fine")
+
+    mailer = Mailer(settings, SmtpTransport(settings))
+    await mailer.start()
+    try:
+        assert mailer.submit_composed("broken", broken)
+        assert mailer.submit_composed("fine", fine)
+        (received,) = await wait_for_mails(smtp, 1)
+        assert received["Subject"] == "Fine"
+    finally:
+        await mailer.close()
+    assert _value("alawael_mail_messages_total", template="broken", result="failed") == (
+        failed_before + 1
+    )
