@@ -76,6 +76,28 @@ class Settings(BaseSettings):
     admin_email: str | None = None
     admin_password: SecretStr | None = None
 
+    # --- Accounts: password reset, invitations (alawael.services.account_tokens) ----------
+    # Links in mails point at the web app: <PUBLIC_APP_URL>/reset-password?token=...
+    public_app_url: str = "http://localhost:3000"
+    password_reset_ttl_seconds: int = Field(default=1800, ge=60)
+    invitation_ttl_seconds: int = Field(default=7 * 86_400, ge=60)
+    # Reset mails per e-mail address (`limits` notation); the per-IP part is RATE_LIMIT_AUTH.
+    password_reset_per_email: str = "3/hour"
+
+    # --- Mail (alawael.infra.mail) ---------------------------------------------------------
+    # Unset SMTP_HOST: mails are written to the log instead (development).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65_535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_from: str = "AlAwael ERP <no-reply@localhost>"
+    # Attempts per message (first try included), waiting MAIL_RETRY_BASE_SECONDS * 2^n between.
+    mail_max_attempts: int = Field(default=5, ge=1, le=20)
+    mail_retry_base_seconds: float = Field(default=2.0, ge=0)
+    mail_queue_size: int = Field(default=1000, ge=1)
+
     # --- HTTP ----------------------------------------------------------------------------
     cors_origins: CsvList = []
     ws_allowed_origins: CsvList = []
@@ -181,6 +203,9 @@ class Settings(BaseSettings):
         "log_format",
         "sentry_dsn",
         "sentry_environment",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
         mode="before",
     )
     @classmethod
@@ -195,6 +220,34 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from_is_an_address(cls, value: str) -> str:
+        from email.headerregistry import Address
+        from email.utils import parseaddr
+
+        _, addr = parseaddr(value)
+        try:
+            Address(addr_spec=addr)
+        except (ValueError, IndexError) as exc:
+            raise ValueError(f"MAIL_FROM is not an e-mail address: {value!r}") from exc
+        if "@" not in addr:
+            raise ValueError(f"MAIL_FROM is not an e-mail address: {value!r}")
+        return value
+
+    @field_validator("public_app_url")
+    @classmethod
+    def _app_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_APP_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _smtp_login_is_whole(self) -> Settings:
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("SMTP_USERNAME and SMTP_PASSWORD must be set together")
+        return self
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:

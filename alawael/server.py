@@ -30,6 +30,7 @@ from alawael.infra.cache_redis import RedisCache
 from alawael.infra.db import EmbeddedMongo, ensure_indexes, make_client, running_embedded_uri
 from alawael.infra.events import EventHub, MemoryEventHub
 from alawael.infra.events_redis import RedisEventHub
+from alawael.infra.mail import mail_subsystem
 from alawael.infra.process_metrics import process_metrics_subsystem
 from alawael.infra.resources import Resources
 from alawael.infra.tasks import stop_task
@@ -52,6 +53,7 @@ SUBSYSTEMS.append(admin_bootstrap)  # the first admin, from ADMIN_EMAIL / ADMIN_
 SUBSYSTEMS.append(analytics_subsystem)  # batched API analytics writer (flushed on exit)
 SUBSYSTEMS.append(jobs_subsystem)  # scheduled jobs, one runner across workers
 SUBSYSTEMS.append(process_metrics_subsystem)  # worker memory and Redis reachability
+SUBSYSTEMS.append(mail_subsystem)  # queued outgoing mail, sent in the background
 
 
 # What a client-sent X-Request-ID may look like: UUIDs, trace ids and the like. It is written

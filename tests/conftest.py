@@ -24,6 +24,7 @@ from alawael.config import Settings
 from alawael.context import Resources
 from alawael.infra.db import EmbeddedMongo
 from alawael.server import create_app
+from tests.support.smtp import SmtpSink
 
 REDIS_TEST_DB = 13
 
@@ -134,3 +135,12 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on a free local port that keeps what it receives."""
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()

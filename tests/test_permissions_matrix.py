@@ -89,6 +89,13 @@ ACCESS: dict[str, dict[str, str]] = {
         "cancelOrder": Role.CUSTOMER,
         "markNotificationRead": Role.CUSTOMER,
         "markAllNotificationsRead": Role.CUSTOMER,
+        # Account self-service (alawael.schema.self_service).
+        "updateMe": Role.CUSTOMER,
+        "changePassword": Role.CUSTOMER,
+        "requestPasswordReset": ANYONE,
+        "resetPassword": ANYONE,
+        "createUser": Role.ADMIN,
+        "acceptInvitation": ANYONE,
     },
 }
 LEVELS = [ANYONE, Role.CUSTOMER, Role.STAFF, Role.MANAGER, Role.ADMIN]
@@ -313,6 +320,12 @@ REST_CALLS = [
     RestCall("Mutation.cancelOrder", "POST", "/api/orders/{id}/cancel", {}),
     RestCall("Query.notifications", "GET", "/api/notifications"),
     RestCall("Mutation.markNotificationRead", "POST", "/api/notifications/{id}/read"),
+    RestCall("Mutation.updateMe", "PATCH", "/api/users/me", {}),
+    RestCall("Mutation.changePassword", "POST", "/api/auth/password", {}),
+    RestCall("Mutation.requestPasswordReset", "POST", "/api/auth/password-reset", {}),
+    RestCall("Mutation.resetPassword", "POST", "/api/auth/password-reset/confirm", {}),
+    RestCall("Mutation.createUser", "POST", "/api/users", {}),
+    RestCall("Mutation.acceptInvitation", "POST", "/api/auth/invitation/accept", {}),
 ]
 
 

@@ -39,6 +39,15 @@ ENDPOINTS = {
     ("get", "/api/feature-flags"),
     ("put", "/api/feature-flags/{key}"),
 }
+# Account self-service (alawael.rest.account).
+ACCOUNT = {
+    ("patch", "/api/users/me"),
+    ("post", "/api/users"),
+    ("post", "/api/auth/password"),
+    ("post", "/api/auth/password-reset"),
+    ("post", "/api/auth/password-reset/confirm"),
+    ("post", "/api/auth/invitation/accept"),
+}
 HEALTH = {("get", "/api/health"), ("get", "/health"), ("get", "/healthz"), ("get", "/readyz")}
 
 PRODUCT_QUERY = """
@@ -67,7 +76,7 @@ async def test_document_lists_every_endpoint(client: httpx.AsyncClient) -> None:
     doc = response.json()
     assert doc["openapi"] == "3.1.0"
     operations = {(m, p): op for p, methods in doc["paths"].items() for m, op in methods.items()}
-    assert set(operations) == ENDPOINTS | HEALTH
+    assert set(operations) == ENDPOINTS | ACCOUNT | HEALTH
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
     login = operations[("post", "/api/auth/login")]

@@ -18,7 +18,17 @@ from bson import ObjectId
 
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
-from alawael.services import analytics, audit, flags, notifications, orders, products, users
+from alawael.services import (
+    analytics,
+    audit,
+    flags,
+    invitations,
+    notifications,
+    orders,
+    products,
+    self_service,
+    users,
+)
 from alawael.services.pagination import PageArgs
 from alawael.shared.errors import AppError, ErrorCode
 from tests.support.graphql import make_user
@@ -116,6 +126,23 @@ ENTRY_POINTS: dict[str, tuple[set[str], Call]] = {
         lambda w, a: users.set_user_active(w.res, a, w.target, True),
     ),
     "users.logout_all": (SIGNED_IN, lambda w, a: users.logout_all(w.res, a)),
+    # account self-service and invitations
+    "self_service.update_me": (
+        SIGNED_IN,
+        lambda w, a: self_service.update_me(w.res, a, {"locale": "ar"}),
+    ),
+    "self_service.change_password": (
+        SIGNED_IN,
+        lambda w, a: self_service.change_password(
+            w.res, a, current_password="wrong", new_password="a brand new passphrase"
+        ),
+    ),
+    "invitations.invite_user": (
+        ADMIN,
+        lambda w, a: invitations.invite_user(
+            w.res, a, email=f"invited-{ObjectId()}@example.com", name="I", role=Role.STAFF
+        ),
+    ),
     # analytics and audit
     "analytics.sales_summary_for": (
         MANAGER_UP,

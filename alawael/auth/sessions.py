@@ -151,8 +151,9 @@ async def revoke_user_sessions(
     session: AsyncClientSession | None = None,
     keep: ObjectId | None = None,
 ) -> int:
-    """Revoke every live session of a user (but `keep`, if given). Inside a transaction, call
-    `session_checks(res).forget_user` again after the commit (see revoke_session)."""
+    """Revoke every live session of a user but `keep` (a password change keeps the session
+    that made it). Inside a transaction, call `session_checks(res).forget_user` again after
+    the commit (see revoke_session)."""
     query: Document = {"userId": user_id, "revoked": False}
     if keep is not None:
         query["_id"] = {"$ne": keep}

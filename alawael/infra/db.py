@@ -326,6 +326,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("expireAt", ASCENDING)], name="ttl_expire_at", expireAfterSeconds=0),
     ],
     "counters": [],
+    # Password-reset and invitation links (alawael.services.account_tokens).
+    "account_tokens": [
+        IndexModel([("tokenHash", ASCENDING)], unique=True, name="token_hash_unique"),
+        IndexModel([("userId", ASCENDING), ("purpose", ASCENDING)], name="user_purpose"),
+        IndexModel([("expireAt", ASCENDING)], name="ttl_expire_at", expireAfterSeconds=0),
+    ],
 }
 
 

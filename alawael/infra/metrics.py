@@ -135,6 +135,16 @@ ANALYTICS_BATCHES = Counter(
     "insert_many batches of API analytics records, by result.",
     ["result"],
 )
+MAIL_MESSAGES = Counter(
+    "alawael_mail_messages_total",
+    "Outgoing mails by template and outcome: sent, logged (no SMTP_HOST), failed (gave up "
+    "after MAIL_MAX_ATTEMPTS), dropped (queue full or no sender).",
+    ["template", "result"],
+)
+MAIL_SEND_FAILURES = Counter(
+    "alawael_mail_send_failures_total",
+    "SMTP delivery attempts that failed (every attempt counts; a retry may still succeed).",
+)
 ANALYTICS_BUFFERED = Gauge(
     "alawael_analytics_buffered_records",
     "API analytics records waiting in memory to be written.",

@@ -9,6 +9,7 @@ from typing import Any
 from bson import ObjectId
 
 from alawael.auth.permissions import Role
+from alawael.shared.locale import Locale, locale_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class UserRecord:
     role: Role
     active: bool
     created_at: datetime
+    locale: Locale
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> UserRecord:
@@ -31,4 +33,5 @@ class UserRecord:
             role=Role(doc["role"]),
             active=doc.get("active", True),
             created_at=doc["createdAt"],
+            locale=locale_of(doc),
         )

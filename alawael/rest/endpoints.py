@@ -4,9 +4,9 @@ Both the routes and the OpenAPI document import this module, so neither imports 
 
 from __future__ import annotations
 
-from alawael.rest import analytics, auth, flags, notifications, orders, products, users
+from alawael.rest import account, analytics, auth, flags, notifications, orders, products, users
 from alawael.rest.routing import ENDPOINTS
 
-DOMAINS = (auth, users, products, orders, notifications, analytics, flags)
+DOMAINS = (auth, users, products, orders, notifications, analytics, flags, account)
 
 __all__ = ["DOMAINS", "ENDPOINTS"]

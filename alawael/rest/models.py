@@ -39,6 +39,7 @@ from alawael.services.orders import MAX_LINES, MAX_QUANTITY, may_see_editor
 from alawael.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from alawael.shared.ids import to_global_id
 from alawael.shared.jsonable import jsonable
+from alawael.shared.locale import Locale
 from alawael.shared.money import cents_to_decimal
 
 # --- shared types ----------------------------------------------------------------------
@@ -179,6 +180,7 @@ class UserOut(_Out):
     role: Role
     active: bool
     created_at: Timestamp
+    locale: Locale = Field(description="Language of the mails sent to this user.")
 
     @classmethod
     def from_record(cls, u: UserRecord) -> UserOut:
@@ -190,6 +192,7 @@ class UserOut(_Out):
             role=u.role,
             active=u.active,
             created_at=u.created_at,
+            locale=u.locale,
         )
 
 

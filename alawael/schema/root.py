@@ -16,6 +16,7 @@ from alawael.schema.notifications import NotificationMutation, NotificationQuery
 from alawael.schema.orders import OrderMutation, OrderQuery
 from alawael.schema.products import ProductMutation, ProductQuery
 from alawael.schema.relay import RelayQuery
+from alawael.schema.self_service import SelfServiceMutation
 from alawael.schema.subscriptions import RealtimeSubscription
 from alawael.schema.system import SystemQuery
 
@@ -23,6 +24,7 @@ QUERIES: tuple[type, ...] = (SystemQuery, AccountsQuery, FlagsQuery, AnalyticsQu
 QUERIES += (ProductQuery, OrderQuery, NotificationQuery, AuditQuery, RelayQuery)
 MUTATIONS: tuple[type, ...] = (AccountsMutation, FlagsMutation)
 MUTATIONS += (ProductMutation, OrderMutation, NotificationMutation)
+MUTATIONS += (SelfServiceMutation,)
 SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription,)
 
 Query = merge_types("Query", QUERIES)

@@ -17,6 +17,9 @@ from alawael.schema.node import Node, to_global_id
 from alawael.schema.notifications import Notification, notifications_connection
 from alawael.schema.orders import Order, OrderFilterInput, OrderSortInput, orders_connection
 from alawael.schema.permissions import HasPermission
+from alawael.shared.locale import Locale
+
+strawberry.enum(Locale, name="Locale", description="The language mails are written in.")
 
 # The domain enum itself is the GraphQL enum: one definition of the roles.
 strawberry.enum(
@@ -34,6 +37,7 @@ class User(Node):
     role: RoleValue
     active: bool
     created_at: datetime
+    locale: Locale = strawberry.field(description="Language of the mails sent to this user.")
     _id: strawberry.Private[ObjectId]
 
     @strawberry.field(
@@ -77,6 +81,7 @@ class User(Node):
             role=u.role,
             active=u.active,
             created_at=u.created_at,
+            locale=u.locale,
             _id=u.id,
         )
 
