@@ -29,6 +29,7 @@ from alawael.auth.passwords import hash_password
 from alawael.auth.permissions import Role
 from alawael.infra.db import INDEXES, Document, ensure_indexes
 from alawael.infra.resources import Resources
+from alawael.services.search import with_keys
 from alawael.shared.errors import Conflict
 
 DEMO_PASSWORD = "AlAwael-Demo-2026"
@@ -643,10 +644,10 @@ async def seed_database(
     builder.build_analytics(max(200, orders))
 
     plan: list[tuple[str, list[Document]]] = [
-        ("users", builder.users),
-        ("products", builder.products),
+        ("users", with_keys("users", builder.users, builder.users)),
+        ("products", with_keys("products", builder.products, builder.users)),
         ("feature_flags", builder.flags),
-        ("orders", builder.orders),
+        ("orders", with_keys("orders", builder.orders, builder.users)),
         ("notifications", builder.notifications),
         ("analytics", builder.analytics),
         ("audit_trail", builder.audit),
@@ -665,7 +666,7 @@ async def seed_database(
         bar.set_postfix_str("indexes")
         # force: ensure_indexes skips work when its marker says the set exists, and we
         # just dropped part of it.
-        await ensure_indexes(res.db, force=True)
+        await ensure_indexes(res.db, force=True)  # the keys are in the documents already
     await res.db.counters.replace_one(
         {"_id": "orders"}, {"_id": "orders", "seq": len(builder.orders)}, upsert=True
     )

@@ -33,6 +33,7 @@ from alawael.services.notifications import NotificationType
 from alawael.services.orders import MAX_LINES, MAX_QUANTITY, OrderStatus, may_see_editor
 from alawael.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from alawael.services.products import DEFAULT_LOW_STOCK_THRESHOLD
+from alawael.services.search import HELP as SEARCH_HELP
 from alawael.shared.ids import to_global_id
 from alawael.shared.jsonable import jsonable
 from alawael.shared.money import cents_to_decimal
@@ -207,7 +208,7 @@ class LogoutOut(_Out):
 class UserListQuery(PageQuery):
     role: Role | None = None
     search: str | None = Field(
-        default=None, max_length=100, description="Case-insensitive text in name or email."
+        default=None, max_length=100, description=SEARCH_HELP.format(fields="name or email")
     )
     active: bool | None = None
 
@@ -224,7 +225,7 @@ class ProductListQuery(PageQuery):
     q: str | None = Field(
         default=None,
         max_length=100,
-        description="Case-insensitive text in name, sku or description.",
+        description=SEARCH_HELP.format(fields="name, sku, category or description"),
     )
     min_price: MoneyIn | None = None
     max_price: MoneyIn | None = None
@@ -307,6 +308,11 @@ class OrderListQuery(PageQuery):
     to: TimestampIn | None = Field(default=None, description="Exclusive.")
     user_id: GlobalId | None = Field(
         default=None, description="Staff only; customers always get their own orders."
+    )
+    search: str | None = Field(
+        default=None,
+        max_length=100,
+        description=SEARCH_HELP.format(fields="the order number or the customer's name"),
     )
 
 

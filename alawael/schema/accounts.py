@@ -22,6 +22,7 @@ from alawael.schema.permissions import HasPermission, IsAuthenticated
 from alawael.schema.users import User
 from alawael.services import users
 from alawael.services.pagination import PageArgs
+from alawael.services.search import HELP as SEARCH_HELP
 from alawael.services.users import AuthResult, UserSort
 from alawael.shared.errors import Forbidden, Unauthenticated
 
@@ -37,7 +38,7 @@ strawberry.enum(
 class UserFilter:
     role: RoleValue | None = None
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive text matched against name and email."
+        default=None, description=SEARCH_HELP.format(fields="name or email")
     )
     active: bool | None = None
 

@@ -24,15 +24,16 @@ from alawael.auth.permissions import Actor, Permission, require
 from alawael.infra.clock import utcnow
 from alawael.infra.db import Db, Document
 from alawael.infra.resources import Resources
-from alawael.services import audit, idempotency
+from alawael.services import audit, idempotency, search
 from alawael.services.notifications import (
     NotificationType,
     crossed_low_stock,
     notify,
     notify_low_stock,
 )
-from alawael.services.pagination import Page, PageArgs, paginate
+from alawael.services.pagination import Page, PageArgs
 from alawael.services.products import STOCK_CHANNEL, product_scopes
+from alawael.services.search_pages import paginate_matching
 from alawael.services.transactions import run_transaction
 from alawael.shared.errors import (
     BadUserInput,
@@ -89,6 +90,7 @@ class OrderFilter:
     user_id: ObjectId | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    search: str | None = None  # order number or customer name (services/search.py)
 
 
 @dataclass(frozen=True)
@@ -284,10 +286,11 @@ async def list_orders(
         raise BadUserInput("`createdFrom` is after `createdTo`.", field="createdFrom")
     if created:
         query["createdAt"] = created
-    return await paginate(
+    return await paginate_matching(
         res.db,
         "orders",
         query,
+        search.search_terms(flt.search),
         sort_field=sort.value,
         direction=-1 if descending else 1,
         args=args,
@@ -325,6 +328,8 @@ async def place_order(
     user_id = ObjectId(actor.user_id)
     order_id = ObjectId()
     number = ""  # allocated under the stock locks, once the pre-check passed
+    # Orders are searched by their customer's name too: it goes into the search keys.
+    customer = await res.db.users.find_one({"_id": user_id}, {"name": 1}) or {}
 
     async def txn(session: AsyncClientSession) -> tuple[Document, list[tuple[Document, int]]]:
         now = utcnow()
@@ -376,7 +381,8 @@ async def place_order(
             "createdAt": now,
             "updatedAt": now,
         }
-        await res.db.orders.insert_one(order, session=session)
+        keys = search.order_keys(number, customer.get("name"))
+        await res.db.orders.insert_one({**order, **keys}, session=session)
         await audit.record(
             res.db,
             actor,

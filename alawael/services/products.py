@@ -20,9 +20,10 @@ from alawael.auth.permissions import Actor, Permission, require
 from alawael.infra.clock import utcnow
 from alawael.infra.db import Document
 from alawael.infra.resources import Resources
-from alawael.services import audit
+from alawael.services import audit, search
 from alawael.services.notifications import crossed_low_stock, notify_low_stock
-from alawael.services.pagination import Page, PageArgs, paginate
+from alawael.services.pagination import Page, PageArgs
+from alawael.services.search_pages import count_matching, paginate_matching
 from alawael.services.transactions import run_transaction
 from alawael.shared.errors import BadUserInput, Conflict, InsufficientStock, NotFound
 from alawael.shared.money import decimal_to_cents
@@ -166,12 +167,7 @@ def _query(flt: ProductFilter, actor: Actor | None) -> Document:
     query["archived"] = bool(flt.archived) if is_manager(actor) else False
     if flt.category:
         query["category"] = flt.category.strip()
-    if flt.search:
-        term = _text(flt.search, "search", required=False)
-        if term:
-            # re.escape: user input is a literal, never a regex (no ReDoS, no injection).
-            pattern = {"$regex": re.escape(term), "$options": "i"}
-            query["$or"] = [{"name": pattern}, {"sku": pattern}, {"description": pattern}]
+    # The search text is not part of this query: search_pages ranks by it.
     price: Document = {}
     if flt.price_min_cents is not None:
         price["$gte"] = flt.price_min_cents
@@ -227,12 +223,13 @@ async def list_products(
     args: PageArgs,
 ) -> Page:
     query = _query(flt, actor)
+    terms = search.search_terms(flt.search, max_length=MAX_TEXT["search"])
     direction = -1 if descending else 1
     key = [_visibility(actor), asdict(flt), sort.value, direction, asdict(args)]
 
     async def compute() -> Document:
-        page = await paginate(
-            res.db, "products", query, sort_field=sort.value, direction=direction, args=args
+        page = await paginate_matching(
+            res.db, "products", query, terms, sort_field=sort.value, direction=direction, args=args
         )
         return {"docs": page.docs, "next": page.has_next_page, "prev": page.has_previous_page}
 
@@ -246,7 +243,7 @@ async def list_products(
             key[:2],
             scopes=["products"],
             ttl=res.settings.cache_ttl_seconds,
-            compute=lambda: res.db.products.count_documents(query),
+            compute=lambda: count_matching(res.db, "products", query, terms),
         )
         return total
 
@@ -301,7 +298,7 @@ async def create_product(
     async def txn(session: AsyncClientSession) -> None:
         # The product and its audit entry commit together (or neither does).
         try:
-            await res.db.products.insert_one(doc, session=session)
+            await res.db.products.insert_one({**doc, **search.product_keys(doc)}, session=session)
         except DuplicateKeyError as exc:
             raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
         await audit.record(
@@ -356,6 +353,9 @@ async def update_product(
             raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
         if before is None:
             raise NotFound("No such product.", field="id")
+        if fields.keys() & {"name", "sku", "category", "description"}:
+            keys = search.product_keys({**before, **fields})
+            await res.db.products.update_one({"_id": oid}, {"$set": keys}, session=session)
         await audit.record(
             res.db,
             actor,

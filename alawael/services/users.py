@@ -25,8 +25,9 @@ from alawael.infra.clock import utcnow
 from alawael.infra.db import Document
 from alawael.infra.http import UNKNOWN as UNKNOWN_IP
 from alawael.infra.resources import Resources
-from alawael.services import audit
-from alawael.services.pagination import Page, PageArgs, paginate
+from alawael.services import audit, search
+from alawael.services.pagination import Page, PageArgs
+from alawael.services.search_pages import count_matching, paginate_matching
 from alawael.shared.errors import (
     BadUserInput,
     Conflict,
@@ -123,7 +124,7 @@ async def create_user(
         "updatedAt": now,
     }
     try:
-        await res.db.users.insert_one(doc)
+        await res.db.users.insert_one({**doc, **search.user_keys(doc)})
     except DuplicateKeyError as exc:
         raise Conflict("An account with this email already exists.", field="email") from exc
     public = {k: v for k, v in doc.items() if k != "passwordHash"}
@@ -352,16 +353,11 @@ class UserFilter:
             query["role"] = self.role.value
         if self.active is not None:
             query["active"] = self.active
-        search = (self.search or "").strip()
-        if search:
-            if len(search) > MAX_SEARCH:
-                raise BadUserInput(
-                    f"Search must be at most {MAX_SEARCH} characters.", field="search"
-                )
-            # Escaped: user text is matched literally, never run as a regular expression.
-            pattern = {"$regex": re.escape(search), "$options": "i"}
-            query["$or"] = [{"name": pattern}, {"email": pattern}]
+        # The search text is not part of this query: search_pages ranks by it.
         return query
+
+    def terms(self) -> list[str]:
+        return search.search_terms(self.search, max_length=MAX_SEARCH)
 
 
 def can_view_user(actor: Actor | None, user_id: ObjectId) -> None:
@@ -401,14 +397,16 @@ async def list_users(
     filter = filter or UserFilter()
     page = page or PageArgs()
     query = filter.query()
+    terms = filter.terms()
     sort_field, direction = _SORTS[sort]
-    key = [query, sort.value, page.first, page.after, page.last, page.before]
+    key = [query, terms, sort.value, page.first, page.after, page.last, page.before]
 
     async def compute() -> Document:
-        found = await paginate(
+        found = await paginate_matching(
             res.db,
             "users",
             query,
+            terms,
             sort_field=sort_field,
             direction=direction,
             args=page,
@@ -422,11 +420,11 @@ async def list_users(
 
     async def count() -> int:
         async def compute_count() -> int:
-            return await res.db.users.count_documents(query)
+            return await count_matching(res.db, "users", query, terms)
 
         total = await res.cache.get_or_compute(
             "users.count",
-            [query],
+            [query, terms],
             scopes=["users"],
             ttl=res.settings.cache_ttl_seconds,
             compute=compute_count,

@@ -1,0 +1,113 @@
+"""Keyset pages of search results, ranked: documents where every term starts a word come
+first, then those where a term is only inside a word; within a rank, the requested sort.
+
+The order is (rank, sort value, _id), and a cursor carries all three, so pages never repeat
+or skip a document: a page walks the rest of its cursor's rank, then the next rank from its
+start. Each rank is one aggregation whose first `$match` is a bare range on an indexed key
+array (the embedded database lifts a leading `$match` into its index planner; MongoDB merges
+it with the next stage and plans both), and whose second `$match` holds the exact
+conditions, the caller's filter and the keyset bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from alawael.infra.db import Db, Document
+from alawael.services.pagination import (
+    RANK_KEY,
+    Page,
+    PageArgs,
+    decode_ranked_cursor,
+    keyset_after,
+    paginate,
+    validate_page_args,
+)
+from alawael.services.search import RANKS, any_rank_stages, rank_stages
+
+
+def _pipeline(lead: Document, conditions: list[Document], tail: list[Document]) -> list[Document]:
+    match: Document = {"$and": conditions} if len(conditions) > 1 else conditions[0]
+    return [{"$match": lead}, {"$match": match}, *tail]
+
+
+async def _aggregate(db: Db, collection: str, pipeline: list[Document]) -> list[Document]:
+    cursor = await db[collection].aggregate(pipeline)
+    return await cursor.to_list(None)
+
+
+async def count_matching(
+    db: Db, collection: str, query: Mapping[str, Any], terms: list[str]
+) -> int:
+    """How many documents match `query` and the search terms (all ranks)."""
+    if not terms:
+        return await db[collection].count_documents(dict(query))
+    lead, exact = any_rank_stages(terms)
+    conditions = [*exact, dict(query)] if query else exact
+    rows = await _aggregate(db, collection, _pipeline(lead, conditions, [{"$count": "n"}]))
+    return int(rows[0]["n"]) if rows else 0
+
+
+async def paginate_matching(
+    db: Db,
+    collection: str,
+    query: Mapping[str, Any],
+    terms: list[str],
+    *,
+    sort_field: str,
+    direction: int,
+    args: PageArgs,
+    projection: Mapping[str, Any] | None = None,
+) -> Page:
+    """`paginate`, ranked by the search terms when there are any."""
+    if not terms:
+        return await paginate(
+            db,
+            collection,
+            query,
+            sort_field=sort_field,
+            direction=direction,
+            args=args,
+            projection=projection,
+        )
+    limit, backwards = validate_page_args(args)
+    after = decode_ranked_cursor(args.after, "after") if args.after else None
+    before = decode_ranked_cursor(args.before, "before") if args.before else None
+    walk = -direction if backwards else direction
+    docs: list[Document] = []
+    for rank in reversed(RANKS) if backwards else RANKS:
+        if not limit or len(docs) > limit:
+            break
+        if (after and rank < after[0]) or (before and rank > before[0]):
+            continue
+        lead, conditions = rank_stages(rank, terms)
+        conditions = [*conditions, dict(query)] if query else list(conditions)
+        if after and rank == after[0]:
+            conditions.append(keyset_after(sort_field, direction, after[1], after[2]))
+        if before and rank == before[0]:
+            conditions.append(keyset_after(sort_field, -direction, before[1], before[2]))
+        tail: list[Document] = [
+            {"$sort": {sort_field: walk, "_id": walk}},
+            {"$limit": limit + 1 - len(docs)},
+        ]
+        if projection:
+            tail.append({"$project": dict(projection)})
+        for doc in await _aggregate(db, collection, _pipeline(lead, conditions, tail)):
+            doc[RANK_KEY] = rank
+            docs.append(doc)
+    more = len(docs) > limit
+    docs = docs[:limit]
+    if backwards:
+        docs.reverse()
+
+    async def count() -> int:
+        return await count_matching(db, collection, query, terms)
+
+    return Page(
+        docs=docs,
+        sort_field=sort_field,
+        has_next_page=more if not backwards else bool(args.before),
+        has_previous_page=more if backwards else bool(args.after),
+        count=count,
+    )
