@@ -95,11 +95,14 @@ def with_keys(collection: str, docs: list[Document], users: list[Document]) -> l
 
 def search_terms(
     raw: str | None, *, field: str = "search", max_length: int = DEFAULT_MAX_SEARCH
-) -> list[str]:
+) -> list[str] | None:
     """The normalized words of a search box, longest first (the most selective one leads
-    the query). Empty when nothing searchable was typed (only spaces, marks or
-    punctuation): then the list is not filtered by text at all."""
+    the query). None when no search was asked (absent or blank): no text filter. An empty
+    list when the text holds no letter or digit (".*", "؟", a lone diacritic): nothing
+    can match it."""
     text = (raw or "").strip()
+    if not text:
+        return None
     if len(text) > max_length:
         raise BadUserInput(f"Search must be at most {max_length} characters.", field=field)
     terms = [w[:MAX_WORD] for w in words(text)]
@@ -122,17 +125,31 @@ WORD_START, INSIDE_WORD = 0, 1
 RANKS = (WORD_START, INSIDE_WORD)
 
 
-def rank_stages(rank: int, terms: list[str]) -> tuple[Document, list[Document]]:
-    """(leading index range, exact conditions) selecting the documents of `rank`."""
+def _anywhere(terms: list[str]) -> list[Document]:
+    # Inner suffixes shorter than MIN_SUFFIX are not stored, so a shorter term matches word
+    # starts only ("customer 1" must not find every email with a 1 inside).
+    return [{SUFFIXES if len(t) >= MIN_SUFFIX else WORDS: {"$elemMatch": _range(t)}} for t in terms]
+
+
+def _lead(terms: list[str]) -> Document:
+    # terms[0] is the longest term: the narrowest index range.
+    return {SUFFIXES if len(terms[0]) >= MIN_SUFFIX else WORDS: _range(terms[0])}
+
+
+def rank_stages(rank: int, terms: list[str]) -> tuple[Document, list[Document]] | None:
+    """(leading index range, exact conditions) selecting the documents of `rank`, or None
+    when no document can have that rank."""
     if rank == WORD_START:
         return {WORDS: _range(terms[0])}, _every(WORDS, terms)
+    if len(terms[0]) < MIN_SUFFIX:
+        return None  # only one-character terms: they match word starts only
     not_word_start = {"$or": [{WORDS: {"$not": c[WORDS]}} for c in _every(WORDS, terms)]}
-    return {SUFFIXES: _range(terms[0])}, [*_every(SUFFIXES, terms), not_word_start]
+    return _lead(terms), [*_anywhere(terms), not_word_start]
 
 
 def any_rank_stages(terms: list[str]) -> tuple[Document, list[Document]]:
-    """All matches, ranked or not (SUFFIXES holds every word too): for counting."""
-    return {SUFFIXES: _range(terms[0])}, _every(SUFFIXES, terms)
+    """All matches, whatever their rank (SUFFIXES holds every word too): for counting."""
+    return _lead(terms), _anywhere(terms)
 
 
 # --- backfill --------------------------------------------------------------------------

@@ -32,17 +32,52 @@ def _pipeline(lead: Document, conditions: list[Document], tail: list[Document]) 
     return [{"$match": lead}, {"$match": match}, *tail]
 
 
+Cursor = tuple[int, Any, Any]  # (rank, sort value, _id)
+
+
+def rank_pipeline(
+    rank: int,
+    terms: list[str],
+    query: Mapping[str, Any],
+    *,
+    sort_field: str,
+    direction: int,
+    walk: int,
+    limit: int,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    projection: Mapping[str, Any] | None = None,
+) -> list[Document] | None:
+    """The aggregation for one rank of a page (None: no document can have that rank).
+    `walk` is the direction the page is read in (-direction for `last`/`before`)."""
+    stages = rank_stages(rank, terms)
+    if stages is None:
+        return None
+    lead, conditions = stages
+    conditions = [*conditions, dict(query)] if query else list(conditions)
+    if after and rank == after[0]:
+        conditions.append(keyset_after(sort_field, direction, after[1], after[2]))
+    if before and rank == before[0]:
+        conditions.append(keyset_after(sort_field, -direction, before[1], before[2]))
+    tail: list[Document] = [{"$sort": {sort_field: walk, "_id": walk}}, {"$limit": limit}]
+    if projection:
+        tail.append({"$project": dict(projection)})
+    return _pipeline(lead, conditions, tail)
+
+
 async def _aggregate(db: Db, collection: str, pipeline: list[Document]) -> list[Document]:
     cursor = await db[collection].aggregate(pipeline)
     return await cursor.to_list(None)
 
 
 async def count_matching(
-    db: Db, collection: str, query: Mapping[str, Any], terms: list[str]
+    db: Db, collection: str, query: Mapping[str, Any], terms: list[str] | None
 ) -> int:
     """How many documents match `query` and the search terms (all ranks)."""
-    if not terms:
+    if terms is None:
         return await db[collection].count_documents(dict(query))
+    if not terms:
+        return 0
     lead, exact = any_rank_stages(terms)
     conditions = [*exact, dict(query)] if query else exact
     rows = await _aggregate(db, collection, _pipeline(lead, conditions, [{"$count": "n"}]))
@@ -53,15 +88,16 @@ async def paginate_matching(
     db: Db,
     collection: str,
     query: Mapping[str, Any],
-    terms: list[str],
+    terms: list[str] | None,
     *,
     sort_field: str,
     direction: int,
     args: PageArgs,
     projection: Mapping[str, Any] | None = None,
 ) -> Page:
-    """`paginate`, ranked by the search terms when there are any."""
-    if not terms:
+    """`paginate`, ranked by the search terms when there are any (see search_terms for
+    None and [])."""
+    if terms is None:
         return await paginate(
             db,
             collection,
@@ -77,23 +113,25 @@ async def paginate_matching(
     walk = -direction if backwards else direction
     docs: list[Document] = []
     for rank in reversed(RANKS) if backwards else RANKS:
-        if not limit or len(docs) > limit:
+        if not terms or not limit or len(docs) > limit:
             break
         if (after and rank < after[0]) or (before and rank > before[0]):
             continue
-        lead, conditions = rank_stages(rank, terms)
-        conditions = [*conditions, dict(query)] if query else list(conditions)
-        if after and rank == after[0]:
-            conditions.append(keyset_after(sort_field, direction, after[1], after[2]))
-        if before and rank == before[0]:
-            conditions.append(keyset_after(sort_field, -direction, before[1], before[2]))
-        tail: list[Document] = [
-            {"$sort": {sort_field: walk, "_id": walk}},
-            {"$limit": limit + 1 - len(docs)},
-        ]
-        if projection:
-            tail.append({"$project": dict(projection)})
-        for doc in await _aggregate(db, collection, _pipeline(lead, conditions, tail)):
+        pipeline = rank_pipeline(
+            rank,
+            terms,
+            query,
+            sort_field=sort_field,
+            direction=direction,
+            walk=walk,
+            limit=limit + 1 - len(docs),
+            after=after,
+            before=before,
+            projection=projection,
+        )
+        if pipeline is None:
+            continue
+        for doc in await _aggregate(db, collection, pipeline):
             doc[RANK_KEY] = rank
             docs.append(doc)
     more = len(docs) > limit
