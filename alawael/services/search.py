@@ -2,7 +2,8 @@
 
 Every product, user and order carries two normalized token arrays (alawael.shared.text_search):
 
-- `searchWords`: each word of its searchable fields. "The term starts a word" is the range
+- `searchWords`: each word of its searchable fields (and, for Arabic words starting with
+  the article ال, the word without it). "The term starts a word" is the range
   `[term, successor(term))` on this array: a multikey index answers it.
 - `searchSuffixes`: those words again plus every inner suffix of at least two characters of
   the words of the short fields (names, SKU, category, email, order number). "The term is
@@ -51,8 +52,18 @@ _KEY_FIELDS = {
 }
 
 
+ARTICLE = "\u0627\u0644"  # the definite article al- (ال), written joined to its word
+
+
 def _words(text: str | None) -> list[str]:
-    return [w[:MAX_WORD] for w in words(text or "")]
+    found: list[str] = []
+    for word in words(text or ""):
+        found.append(word[:MAX_WORD])
+        # "ساعة" should find "الساعة" at a word start: the word without its article is a
+        # word too (the article itself is two letters: shorter words keep theirs).
+        if word.startswith(ARTICLE) and len(word) >= len(ARTICLE) + MIN_SUFFIX:
+            found.append(word[len(ARTICLE) :][:MAX_WORD])
+    return found
 
 
 def search_keys(short: Iterable[str | None], long: Iterable[str | None] = ()) -> Document:
