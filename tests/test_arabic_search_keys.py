@@ -11,8 +11,10 @@ from bson import ObjectId
 
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
+from alawael.devtools.seed import seed_database
 from alawael.infra.db import ensure_indexes
 from alawael.services import orders, products, search
+from alawael.services.pagination import PageArgs
 from alawael.services.search_pages import rank_pipeline
 from tests.support.graphql import execute, make_user
 from tests.support.rest import bearer
@@ -134,7 +136,8 @@ async def test_backfill_fills_keys_of_documents_written_without_them(
     await db.meta.delete_one({"_id": "indexes"})
     await ensure_indexes(db, then=search.backfill_search_keys)
     product = await db.products.find_one({"sku": "OLD-1"})
-    assert product is not None and "انيقه" in product[search.WORDS]
+    assert product is not None
+    assert "انيقه" in product[search.WORDS]
     await resources.cache.bump("products", "users", "orders")
     found = await client.get("/api/products", params={"q": "مبخره"})
     assert [p["sku"] for p in found.json()["data"]] == ["OLD-1"]
@@ -175,8 +178,20 @@ async def test_search_over_10000_products_answers_from_the_index(resources: Reso
         # Only the documents holding a key in the term's range are read, not 10,000.
         assert stats["totalDocsExamined"] <= 20, stats
     page = await products.list_products(
-        resources, None, products.ProductFilter(search="ساعه"), args=products.PageArgs(first=50)
+        resources, None, products.ProductFilter(search="ساعه"), args=PageArgs(first=50)
     )
     assert len(page.docs) == 20
     assert all("ذكيه" in doc[search.WORDS] for doc in page.docs[:10])
     assert await page.count() == 20
+
+
+async def test_the_demo_seed_shows_the_variants(resources: Resources) -> None:
+    await seed_database(resources, products=216, orders=0, progress=False, echo=False)
+    catalogue = await resources.db.products.find({"archived": False}).to_list(None)
+    for typed, stored in (("ابيض", "أبيض"), ("اقلام", "أقلام"), ("ساعه", "ساعة"), ("حلوي", "حلوى")):
+        expected = {p["sku"] for p in catalogue if stored in p["description"]}
+        page = await products.list_products(
+            resources, None, products.ProductFilter(search=typed), args=PageArgs(first=100)
+        )
+        assert expected, typed
+        assert {p["sku"] for p in page.docs} == expected, typed

@@ -356,7 +356,7 @@ class UserFilter:
         # The search text is not part of this query: search_pages ranks by it.
         return query
 
-    def terms(self) -> list[str]:
+    def terms(self) -> list[str] | None:
         return search.search_terms(self.search, max_length=MAX_SEARCH)
 
 
