@@ -41,7 +41,7 @@ from alawael.rest.errors import EXCEPTION_HANDLERS
 from alawael.rest.routes import routes as rest_routes
 from alawael.schema.app import ERPGraphQL
 from alawael.schema.build import build_schema
-from alawael.services.search import backfill_search_keys
+from alawael.services.search_backfill import backfill_search_keys
 
 log = logging.getLogger(__name__)
 

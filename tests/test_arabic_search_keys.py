@@ -15,6 +15,7 @@ from alawael.devtools.seed import seed_database
 from alawael.infra.db import ensure_indexes
 from alawael.services import orders, products, search
 from alawael.services.pagination import PageArgs
+from alawael.services.search_backfill import backfill_search_keys
 from alawael.services.search_pages import rank_pipeline
 from tests.support.graphql import execute, make_user
 from tests.support.rest import bearer
@@ -134,7 +135,9 @@ async def test_backfill_fills_keys_of_documents_written_without_them(
     assert found.json()["data"] == []  # no keys yet
     # A start whose index set changed (the marker is stale) runs the backfill once.
     await db.meta.delete_one({"_id": "indexes"})
-    await ensure_indexes(db, then=search.backfill_search_keys)
+    await ensure_indexes(db, then=backfill_search_keys)
+    # Only what lacked keys was written; a second run (another worker) writes nothing.
+    assert await backfill_search_keys(db) == {"products": 0, "users": 0, "orders": 0}
     product = await db.products.find_one({"sku": "OLD-1"})
     assert product is not None
     assert "انيقه" in product[search.WORDS]

@@ -365,7 +365,7 @@ async def _collection_uuids(db: Db) -> dict[str, str]:
 
 
 async def ensure_indexes(
-    db: Db, *, force: bool = False, then: Callable[[Db], Awaitable[None]] | None = None
+    db: Db, *, force: bool = False, then: Callable[[Db], Awaitable[object]] | None = None
 ) -> None:
     """Create the indexes unless this exact index set was already created in `db`.
 

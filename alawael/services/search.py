@@ -17,7 +17,7 @@ two different elements; `$elemMatch` asks for one element in the range. The bare
 leads the pipeline (and picks the index), the `$elemMatch` makes the match exact.
 
 The keys are written by every write path (products.create/update, users.create_user, orders
-place_order, the demo seed) and by `backfill_search_keys`, which runs once when the index set
+place_order, the demo seed) and by search_backfill.py, which runs once when the index set
 changes (alawael.infra.db.ensure_indexes): bump `SEARCH_KEY_VERSION` there when the rules
 change.
 """
@@ -27,10 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bson import ObjectId
-from pymongo import UpdateOne
-
-from alawael.infra.db import Db, Document
+from alawael.infra.db import Document
 from alawael.shared.errors import BadUserInput
 from alawael.shared.text_search import prefix_upper_bound, words
 
@@ -46,7 +43,8 @@ MAX_WORD = 40  # longer "words" (hashes, URLs) are cut: index keys stay small
 MIN_SUFFIX = 2
 MAX_TERMS = 8
 DEFAULT_MAX_SEARCH = 100
-_KEY_FIELDS = {
+# The fields each collection's keys are made of (orders: number and the customer's name).
+KEY_FIELDS = {
     "products": ("name", "sku", "category", "description"),
     "users": ("name", "email"),
 }
@@ -161,43 +159,3 @@ def rank_stages(rank: int, terms: list[str]) -> tuple[Document, list[Document]] 
 def any_rank_stages(terms: list[str]) -> tuple[Document, list[Document]]:
     """All matches, whatever their rank (SUFFIXES holds every word too): for counting."""
     return _lead(terms), _anywhere(terms)
-
-
-# --- backfill --------------------------------------------------------------------------
-
-BATCH = 500
-
-
-async def _flush(db: Db, name: str, ops: list[UpdateOne]) -> None:
-    if ops:
-        await db[name].bulk_write(ops, ordered=False)
-        ops.clear()
-
-
-async def backfill_search_keys(db: Db) -> None:
-    """Recompute the keys of every product, user and order. Runs with index creation, i.e.
-    once per index-set change (new install, SEARCH_KEY_VERSION bump, restore). Each update is
-    conditional on the fields it read, so a write racing the backfill (which sets its own
-    keys) is never overwritten with keys computed from older text."""
-    for name, fields in _KEY_FIELDS.items():
-        ops: list[UpdateOne] = []
-        projection = dict.fromkeys(fields, 1)
-        async for doc in db[name].find({}, projection):
-            keys = product_keys(doc) if name == "products" else user_keys(doc)
-            same = {f: doc.get(f) for f in fields}
-            ops.append(UpdateOne({"_id": doc["_id"], **same}, {"$set": keys}))
-            if len(ops) >= BATCH:
-                await _flush(db, name, ops)
-        await _flush(db, name, ops)
-    names: dict[ObjectId | None, str] = {}
-    ops = []
-    async for order in db.orders.find({}, {"number": 1, "userId": 1}):
-        user_id: ObjectId | None = order.get("userId")
-        if user_id not in names:
-            user = await db.users.find_one({"_id": user_id}, {"name": 1})
-            names[user_id] = (user or {}).get("name") or ""
-        keys = order_keys(order.get("number") or "", names[user_id])
-        ops.append(UpdateOne({"_id": order["_id"]}, {"$set": keys}))
-        if len(ops) >= BATCH:
-            await _flush(db, "orders", ops)
-    await _flush(db, "orders", ops)
