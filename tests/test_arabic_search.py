@@ -89,8 +89,17 @@ def test_words_split_on_punctuation_and_keep_first_appearance() -> None:
     assert words(".*") == []
 
 
-@settings(max_examples=300, derandomize=True)
-@given(st.text())
+# Any text, and text from the Arabic block and the Arabic presentation forms (where NFKC,
+# the letter table and mark stripping interact most).
+ANY_TEXT = (
+    st.text()
+    | st.text(st.characters(min_codepoint=0x0600, max_codepoint=0x06FF))
+    | st.text(st.characters(min_codepoint=0xFB50, max_codepoint=0xFEFF))
+)
+
+
+@settings(max_examples=500, derandomize=True)
+@given(ANY_TEXT)
 def test_normalize_is_idempotent(text: str) -> None:
     once = normalize(text)
     assert normalize(once) == once
