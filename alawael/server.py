@@ -42,6 +42,7 @@ from alawael.rest.errors import EXCEPTION_HANDLERS
 from alawael.rest.routes import routes as rest_routes
 from alawael.schema.app import ERPGraphQL
 from alawael.schema.build import build_schema
+from alawael.services.search_backfill import backfill_search_keys
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ async def open_resources(settings: Settings, *, cli: bool = False) -> AsyncItera
 
 async def _ensure_indexes_once(res: Resources) -> bool:
     try:
-        await ensure_indexes(res.db)
+        await ensure_indexes(res.db, then=backfill_search_keys)
     except Exception as exc:
         log.warning("index creation failed at start-up; retrying in the background: %s", exc)
         return False
@@ -187,7 +188,7 @@ async def _ensure_indexes_until_done(res: Resources) -> None:
     delay = 0.5
     while True:
         try:
-            await ensure_indexes(res.db)
+            await ensure_indexes(res.db, then=backfill_search_keys)
             return
         except Exception as exc:
             log.warning("index creation failed, retrying: %s", exc)

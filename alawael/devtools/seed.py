@@ -29,6 +29,7 @@ from alawael.auth.passwords import hash_password
 from alawael.auth.permissions import Role
 from alawael.infra.db import INDEXES, Document, ensure_indexes
 from alawael.infra.resources import Resources
+from alawael.services.search import with_keys
 from alawael.shared.errors import Conflict
 
 DEMO_PASSWORD = "AlAwael-Demo-2026"
@@ -107,7 +108,7 @@ CATEGORIES = (
     Category("Dates", "DAT", "تمور", (
         ("Sukkari Dates", "تمر سكري", 45), ("Ajwa Dates", "تمر عجوة", 120),
         ("Khalas Dates", "تمر خلاص", 40), ("Medjool Dates", "تمر مجدول", 85),
-        ("Stuffed Dates", "تمر محشي", 65), ("Date Paste", "معجون التمر", 18),
+        ("Stuffed Dates", "تمر محشي", 65), ("Date Sweets", "حلوى التمر", 18),
     ), (("500 g", "500 جم", 1.0), ("1 kg", "1 كجم", 1.9), ("Gift Box", "علبة هدايا", 2.6),
         ("3 kg Carton", "كرتون 3 كجم", 5.2))),
     Category("Spices", "SPI", "بهارات", (
@@ -143,7 +144,7 @@ CATEGORIES = (
     Category("Clothing", "CLO", "ملابس", (
         ("Thobe", "ثوب", 180), ("Shemagh", "شماغ", 110), ("Abaya", "عباية", 260),
         ("Ghutra", "غترة", 70), ("Bisht", "بشت", 650), ("Kids Thobe", "ثوب أطفال", 90),
-    ), (("S", "صغير", 1.0), ("M", "وسط", 1.0), ("L", "كبير", 1.05), ("XL", "كبير جدا", 1.1))),
+    ), (("S", "صغير", 1.0), ("M", "وسط", 1.0), ("L", "كبير", 1.05), ("XL", "كبير جدًا", 1.1))),
     Category("Beauty", "BEA", "عناية شخصية", (
         ("Argan Hair Oil", "زيت الأرغان", 49), ("Black Seed Soap", "صابون حبة البركة", 15),
         ("Rose Water", "ماء الورد", 19), ("Henna Powder", "حناء", 17),
@@ -643,10 +644,10 @@ async def seed_database(
     builder.build_analytics(max(200, orders))
 
     plan: list[tuple[str, list[Document]]] = [
-        ("users", builder.users),
-        ("products", builder.products),
+        ("users", with_keys("users", builder.users, builder.users)),
+        ("products", with_keys("products", builder.products, builder.users)),
         ("feature_flags", builder.flags),
-        ("orders", builder.orders),
+        ("orders", with_keys("orders", builder.orders, builder.users)),
         ("notifications", builder.notifications),
         ("analytics", builder.analytics),
         ("audit_trail", builder.audit),
@@ -665,7 +666,7 @@ async def seed_database(
         bar.set_postfix_str("indexes")
         # force: ensure_indexes skips work when its marker says the set exists, and we
         # just dropped part of it.
-        await ensure_indexes(res.db, force=True)
+        await ensure_indexes(res.db, force=True)  # the keys are in the documents already
     await res.db.counters.replace_one(
         {"_id": "orders"}, {"_id": "orders", "seq": len(builder.orders)}, upsert=True
     )

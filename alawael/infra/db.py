@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -272,6 +272,15 @@ def make_client(
     )
 
 
+# The normalized search keys (alawael.services.search) of users, products and orders. The
+# version in the names is the search key version: bumping it changes the fingerprint below,
+# so the next start rebuilds the indexes and runs the key backfill once.
+SEARCH_KEY_VERSION = 1
+SEARCH_INDEXES = [
+    IndexModel([("searchWords", ASCENDING)], name=f"search_words_v{SEARCH_KEY_VERSION}"),
+    IndexModel([("searchSuffixes", ASCENDING)], name=f"search_suffixes_v{SEARCH_KEY_VERSION}"),
+]
+
 # The seed's index design. Index creation is idempotent: createIndexes on an existing
 # identical index is a no-op, so every worker may run it at start-up.
 INDEXES: dict[str, list[IndexModel]] = {
@@ -279,6 +288,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("email", ASCENDING)], unique=True, name="email_unique"),
         IndexModel([("phone", ASCENDING)], name="phone"),
         IndexModel([("createdAt", DESCENDING)], name="created_desc"),
+        *SEARCH_INDEXES,
     ],
     "products": [
         IndexModel([("sku", ASCENDING)], unique=True, name="sku_unique"),
@@ -289,12 +299,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("name", ASCENDING)], name="name"),
         IndexModel([("createdAt", DESCENDING)], name="created_desc"),
         IndexModel([("stock", ASCENDING)], name="stock"),
+        *SEARCH_INDEXES,
     ],
     "orders": [
         IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)], name="user_created"),
         IndexModel([("status", ASCENDING), ("createdAt", DESCENDING)], name="status_created"),
         IndexModel([("createdAt", DESCENDING)], name="created_desc"),
         IndexModel([("number", ASCENDING)], unique=True, name="number_unique"),
+        *SEARCH_INDEXES,
     ],
     "analytics": [
         IndexModel([("apiEndpoint", ASCENDING), ("timestamp", DESCENDING)], name="endpoint_ts"),
@@ -358,7 +370,9 @@ async def _collection_uuids(db: Db) -> dict[str, str]:
     return uuids
 
 
-async def ensure_indexes(db: Db, *, force: bool = False) -> None:
+async def ensure_indexes(
+    db: Db, *, force: bool = False, then: Callable[[Db], Awaitable[object]] | None = None
+) -> None:
     """Create the indexes unless this exact index set was already created in `db`.
 
     createIndexes is idempotent but costs a round trip per collection; a marker document
@@ -369,6 +383,9 @@ async def ensure_indexes(db: Db, *, force: bool = False) -> None:
     names other UUIDs than the collections now present, so it is not trusted and the
     indexes are created again. Without that, a restore without its indexes would serve
     unindexed collections and TTL data that never expires.
+
+    `then` runs after the indexes and before the marker is written (a one-off data
+    migration such as the search key backfill): if it fails, the next start runs it again.
     """
     marker = await db.meta.find_one({"_id": "indexes"})
     if (
@@ -381,6 +398,8 @@ async def ensure_indexes(db: Db, *, force: bool = False) -> None:
     for name, models in INDEXES.items():
         if models:
             await db[name].create_indexes(models)
+    if then is not None:
+        await then(db)
     await db.meta.replace_one(
         {"_id": "indexes"},
         {

@@ -28,6 +28,8 @@ class OrderFilterInput(Protocol):
     def created_from(self) -> datetime | None: ...
     @property
     def created_to(self) -> datetime | None: ...
+    @property
+    def search(self) -> str | None: ...
 
 
 class OrderSortInput(Protocol):
@@ -75,6 +77,7 @@ async def orders_page(
         user_id=from_global_id(flt.user_id, "User", "userId") if flt and flt.user_id else None,
         created_from=flt.created_from if flt else None,
         created_to=flt.created_to if flt else None,
+        search=flt.search if flt else None,
     )
     return await orders.list_orders(
         info.context.resources,

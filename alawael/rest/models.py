@@ -37,6 +37,7 @@ from alawael.records.users import UserRecord
 from alawael.services.analytics import Granularity
 from alawael.services.orders import MAX_LINES, MAX_QUANTITY, may_see_editor
 from alawael.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from alawael.services.search import HELP as SEARCH_HELP
 from alawael.shared.ids import to_global_id
 from alawael.shared.jsonable import jsonable
 from alawael.shared.locale import Locale
@@ -214,7 +215,7 @@ class LogoutOut(_Out):
 class UserListQuery(PageQuery):
     role: Role | None = None
     search: str | None = Field(
-        default=None, max_length=100, description="Case-insensitive text in name or email."
+        default=None, max_length=100, description=SEARCH_HELP.format(fields="name or email")
     )
     active: bool | None = None
 
@@ -231,7 +232,7 @@ class ProductListQuery(PageQuery):
     q: str | None = Field(
         default=None,
         max_length=100,
-        description="Case-insensitive text in name, sku or description.",
+        description=SEARCH_HELP.format(fields="name, sku, category or description"),
     )
     min_price: MoneyIn | None = None
     max_price: MoneyIn | None = None
@@ -314,6 +315,11 @@ class OrderListQuery(PageQuery):
     to: TimestampIn | None = Field(default=None, description="Exclusive.")
     user_id: GlobalId | None = Field(
         default=None, description="Staff only; customers always get their own orders."
+    )
+    search: str | None = Field(
+        default=None,
+        max_length=100,
+        description=SEARCH_HELP.format(fields="the order number or the customer's name"),
     )
 
 

@@ -41,7 +41,7 @@ async def list_orders(call: Call) -> Paged:
     q = call.query_as(OrderListQuery)
     user_id = from_global_id(q.user_id, "User", "userId") if q.user_id else None
     flt = orders.OrderFilter(
-        status=q.status, user_id=user_id, created_from=q.from_, created_to=q.to
+        status=q.status, user_id=user_id, created_from=q.from_, created_to=q.to, search=q.search
     )
     page = await orders.list_orders(call.res, call.actor, flt, args=page_args(q))
     return Paged([OrderOut.from_record(item, call.actor) for item in page.items], page, q.limit)

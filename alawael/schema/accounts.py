@@ -21,6 +21,7 @@ from alawael.schema.node import register_node
 from alawael.schema.permissions import HasPermission, IsAuthenticated
 from alawael.schema.users import User
 from alawael.services.pagination import PageArgs
+from alawael.services.search import HELP as SEARCH_HELP
 from alawael.services.users import AuthResult, UserSort
 
 # The service's enum is the GraphQL enum: one definition of the sort orders.
@@ -35,7 +36,7 @@ strawberry.enum(
 class UserFilter:
     role: RoleValue | None = None
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive text matched against name and email."
+        default=None, description=SEARCH_HELP.format(fields="name or email")
     )
     active: bool | None = None
 

@@ -26,6 +26,7 @@ from alawael.schema.products import Product, SortDirection
 from alawael.schema.scalars import Money, cents_to_decimal
 from alawael.services import orders
 from alawael.services.orders import OrderSortField
+from alawael.services.search import HELP as SEARCH_HELP
 
 if TYPE_CHECKING:
     from alawael.schema.users import User
@@ -139,6 +140,10 @@ class OrderFilterInput:
     )
     created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
     created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    search: str | None = strawberry.field(
+        default=None,
+        description=SEARCH_HELP.format(fields="the order number or the customer's name"),
+    )
 
 
 @strawberry.input(name="OrderSort")

@@ -21,6 +21,7 @@ from alawael.schema.node import Node, register_node, to_global_id
 from alawael.schema.permissions import HasPermission
 from alawael.schema.scalars import Money, cents_to_decimal
 from alawael.services.products import ProductSortField
+from alawael.services.search import HELP as SEARCH_HELP
 
 strawberry.enum(ProductSortField, name="ProductSortField")
 
@@ -81,7 +82,7 @@ class Category:
 class ProductFilterInput:
     category: str | None = None
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive text in name, sku or description."
+        default=None, description=SEARCH_HELP.format(fields="name, sku, category or description")
     )
     price_min: Money | None = None
     price_max: Money | None = None

@@ -18,6 +18,7 @@ from alawael.infra.db import Document
 from alawael.infra.mail import send_later
 from alawael.infra.resources import Resources
 from alawael.records.users import UserRecord
+from alawael.services import search
 from alawael.services.account_mail import invitation_mail, link
 from alawael.services.account_tokens import Purpose, issue_token
 from alawael.services.audited import Author, Change, audited_write
@@ -67,7 +68,7 @@ async def invite_user(
 
     async def change(session: AsyncClientSession) -> Change[None]:
         try:
-            await res.db.users.insert_one(doc, session=session)
+            await res.db.users.insert_one({**doc, **search.user_keys(doc)}, session=session)
         except DuplicateKeyError as exc:
             raise Conflict(TAKEN, field="email") from exc
         return Change(None, doc["_id"], before=None, after=public)

@@ -27,11 +27,12 @@ from alawael.infra.resources import Resources
 from alawael.records.defaults import DEFAULT_CURRENCY
 from alawael.records.notifications import NotificationType
 from alawael.records.orders import OrderRecord, OrderStatus
-from alawael.services import idempotency
+from alawael.services import idempotency, search
 from alawael.services.audited import Author, Change, audited_write
 from alawael.services.notifications import crossed_low_stock, notify, notify_low_stock
-from alawael.services.pagination import Page, PageArgs, empty_page, paginate
+from alawael.services.pagination import Page, PageArgs, empty_page
 from alawael.services.products import STOCK_CHANNEL, product_scopes
+from alawael.services.search_pages import paginate_matching
 from alawael.shared.errors import (
     BadUserInput,
     Forbidden,
@@ -79,6 +80,7 @@ class OrderFilter:
     user_id: ObjectId | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    search: str | None = None  # order number or customer name (services/search.py)
 
 
 @dataclass(frozen=True)
@@ -268,13 +270,15 @@ async def list_orders(
         raise BadUserInput("`createdFrom` is after `createdTo`.", field="createdFrom")
     if created:
         query["createdAt"] = created
-    page = await paginate(
+    page = await paginate_matching(
         res.db,
         "orders",
         query,
+        search.search_terms(flt.search),
         sort_field=sort.value,
         direction=-1 if descending else 1,
         args=args,
+        projection=search.WITHOUT_KEYS,
     )
     return page.map(OrderRecord.from_doc)
 
@@ -310,6 +314,8 @@ async def place_order(
     user_id = ObjectId(actor.user_id)
     order_id = ObjectId()
     number = ""  # allocated under the stock locks, once the pre-check passed
+    # Orders are searched by their customer's name too: it goes into the search keys.
+    customer = await res.db.users.find_one({"_id": user_id}, {"name": 1}) or {}
 
     async def change(
         session: AsyncClientSession,
@@ -363,7 +369,8 @@ async def place_order(
             "createdAt": now,
             "updatedAt": now,
         }
-        await res.db.orders.insert_one(order, session=session)
+        keys = search.order_keys(number, customer.get("name"))
+        await res.db.orders.insert_one({**order, **keys}, session=session)
         return Change((order, taken), order_id, before=None, after=order)
 
     def scopes(done: tuple[Document, list[tuple[Document, int]]]) -> list[str]:

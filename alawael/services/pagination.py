@@ -23,6 +23,9 @@ from alawael.shared.errors import BadUserInput
 T = TypeVar("T")
 U = TypeVar("U")
 
+# Where a ranked (search) page notes each document's rank; its cursors carry it
+# (alawael.services.search_pages).
+RANK_KEY = "_rank"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
@@ -72,7 +75,7 @@ def page_of_docs(
     has_previous_page: bool,
     count: Callable[[], Awaitable[int]],
 ) -> Page[Document]:
-    cursors = [encode_cursor(doc.get(sort_field), doc["_id"]) for doc in docs]
+    cursors = [encode_cursor(doc.get(sort_field), doc["_id"], doc.get(RANK_KEY)) for doc in docs]
     return Page(docs, cursors, has_next_page, has_previous_page, count)
 
 
@@ -84,9 +87,9 @@ def empty_page() -> Page[T]:
     return Page([], [], has_next_page=False, has_previous_page=False, count=_zero)
 
 
-def encode_cursor(value: Any, oid: Any) -> str:
+def encode_cursor(value: Any, oid: Any, rank: int | None = None) -> str:
     # BSON keeps the exact type of the sort value (datetime, int, string, ObjectId).
-    raw = bson.encode({"v": value, "i": oid})
+    raw = bson.encode({"v": value, "i": oid} if rank is None else {"r": rank, "v": value, "i": oid})
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -96,6 +99,12 @@ _CURSOR_VALUE_TYPES = (str, int, float, datetime, ObjectId, type(None))
 
 
 def decode_cursor(cursor: str, field_name: str) -> tuple[Any, Any]:
+    _, value, oid = decode_ranked_cursor(cursor, field_name)
+    return value, oid
+
+
+def decode_ranked_cursor(cursor: str, field_name: str) -> tuple[int, Any, Any]:
+    """(rank, sort value, _id); rank 0 for cursors of unranked pages."""
     try:
         doc = bson.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         value, oid = doc["v"], doc["i"]
@@ -103,12 +112,15 @@ def decode_cursor(cursor: str, field_name: str) -> tuple[Any, Any]:
         raise BadUserInput(f"Malformed cursor: {cursor!r}", field=field_name) from exc
     if not isinstance(value, _CURSOR_VALUE_TYPES) or isinstance(value, bool):
         raise BadUserInput(f"Malformed cursor: {cursor!r}", field=field_name)
-    if not isinstance(oid, ObjectId) or set(doc) != {"v", "i"}:
+    rank = doc.get("r", 0)
+    if not isinstance(oid, ObjectId) or set(doc) - {"r"} != {"v", "i"}:
         raise BadUserInput(f"Malformed cursor: {cursor!r}", field=field_name)
-    return value, oid
+    if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank <= 9:
+        raise BadUserInput(f"Malformed cursor: {cursor!r}", field=field_name)
+    return rank, value, oid
 
 
-def _after(sort_field: str, direction: int, value: Any, oid: Any) -> dict[str, Any]:
+def keyset_after(sort_field: str, direction: int, value: Any, oid: Any) -> dict[str, Any]:
     op = "$gt" if direction == 1 else "$lt"
     return {"$or": [{sort_field: {op: value}}, {sort_field: value, "_id": {op: oid}}]}
 
@@ -139,9 +151,11 @@ async def paginate(
     limit, backwards = validate_page_args(args)
     conditions: list[dict[str, Any]] = [dict(query)] if query else []
     if args.after:
-        conditions.append(_after(sort_field, direction, *decode_cursor(args.after, "after")))
+        conditions.append(keyset_after(sort_field, direction, *decode_cursor(args.after, "after")))
     if args.before:
-        conditions.append(_after(sort_field, -direction, *decode_cursor(args.before, "before")))
+        conditions.append(
+            keyset_after(sort_field, -direction, *decode_cursor(args.before, "before"))
+        )
     final: dict[str, Any] = (
         {"$and": conditions} if len(conditions) > 1 else (conditions[0] if conditions else {})
     )

@@ -22,9 +22,11 @@ from alawael.infra.db import Document
 from alawael.infra.resources import Resources
 from alawael.records.defaults import DEFAULT_CURRENCY, DEFAULT_LOW_STOCK_THRESHOLD
 from alawael.records.products import CategoryCount, ProductRecord
+from alawael.services import search
 from alawael.services.audited import Author, Change, audited_write
 from alawael.services.notifications import crossed_low_stock, notify_low_stock
-from alawael.services.pagination import Page, PageArgs, page_of_docs, paginate
+from alawael.services.pagination import Page, PageArgs, page_of_docs
+from alawael.services.search_pages import count_matching, paginate_matching
 from alawael.shared.errors import BadUserInput, Conflict, InsufficientStock, NotFound
 from alawael.shared.money import decimal_to_cents
 
@@ -165,12 +167,7 @@ def _query(flt: ProductFilter, actor: Actor | None) -> Document:
     query["archived"] = bool(flt.archived) if is_manager(actor) else False
     if flt.category:
         query["category"] = flt.category.strip()
-    if flt.search:
-        term = _text(flt.search, "search", required=False)
-        if term:
-            # re.escape: user input is a literal, never a regex (no ReDoS, no injection).
-            pattern = {"$regex": re.escape(term), "$options": "i"}
-            query["$or"] = [{"name": pattern}, {"sku": pattern}, {"description": pattern}]
+    # The search text is not part of this query: search_pages ranks by it.
     price: Document = {}
     if flt.price_min_cents is not None:
         price["$gte"] = flt.price_min_cents
@@ -193,7 +190,7 @@ async def get_product(res: Resources, actor: Actor | None, oid: ObjectId) -> Pro
         [str(oid)],
         scopes=[f"product:{oid}"],
         ttl=res.settings.cache_ttl_seconds,
-        compute=lambda: res.db.products.find_one({"_id": oid}),
+        compute=lambda: res.db.products.find_one({"_id": oid}, search.WITHOUT_KEYS),
     )
     return visible(actor, _record(doc))
 
@@ -205,7 +202,7 @@ async def get_product_by_sku(res: Resources, actor: Actor | None, sku: str) -> P
         [key],
         scopes=["products"],
         ttl=res.settings.cache_ttl_seconds,
-        compute=lambda: res.db.products.find_one({"sku": key}),
+        compute=lambda: res.db.products.find_one({"sku": key}, search.WITHOUT_KEYS),
     )
     return visible(actor, _record(doc))
 
@@ -231,12 +228,20 @@ async def list_products(
     args: PageArgs,
 ) -> Page[ProductRecord]:
     query = _query(flt, actor)
+    terms = search.search_terms(flt.search, max_length=MAX_TEXT["search"])
     direction = -1 if descending else 1
     key = [_visibility(actor), asdict(flt), sort.value, direction, asdict(args)]
 
     async def compute() -> Document:
-        page = await paginate(
-            res.db, "products", query, sort_field=sort.value, direction=direction, args=args
+        page = await paginate_matching(
+            res.db,
+            "products",
+            query,
+            terms,
+            sort_field=sort.value,
+            direction=direction,
+            args=args,
+            projection=search.WITHOUT_KEYS,
         )
         return {"docs": page.items, "next": page.has_next_page, "prev": page.has_previous_page}
 
@@ -250,7 +255,7 @@ async def list_products(
             key[:2],
             scopes=["products"],
             ttl=res.settings.cache_ttl_seconds,
-            compute=lambda: res.db.products.count_documents(query),
+            compute=lambda: count_matching(res.db, "products", query, terms),
         )
         return total
 
@@ -300,7 +305,7 @@ async def create_product(
 
     async def change(session: AsyncClientSession) -> Change[Document]:
         try:
-            await res.db.products.insert_one(doc, session=session)
+            await res.db.products.insert_one({**doc, **search.product_keys(doc)}, session=session)
         except DuplicateKeyError as exc:
             raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
         return Change(doc, doc["_id"], before=None, after=doc)
@@ -351,6 +356,9 @@ async def update_product(
             raise Conflict(f"A product with sku {fields['sku']} exists.", field="sku") from exc
         if before is None:
             raise NotFound("No such product.", field="id")
+        if fields.keys() & {"name", "sku", "category", "description"}:
+            keys = search.product_keys({**before, **fields})
+            await res.db.products.update_one({"_id": oid}, {"$set": keys}, session=session)
         return Change(
             {**before, **fields}, oid, before={k: before.get(k) for k in fields}, after=fields
         )

@@ -21,6 +21,7 @@ from alawael.infra.db import Document
 from alawael.infra.http import UNKNOWN as UNKNOWN_IP
 from alawael.infra.resources import Resources
 from alawael.records.users import UserRecord
+from alawael.services import search
 from alawael.services.audited import Author, Change, audited_write
 from alawael.services.users import PUBLIC, user_scopes, validate_name, validate_phone
 from alawael.shared.errors import BadUserInput, NotFound, Unauthenticated
@@ -56,6 +57,21 @@ def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def _rekey(res: Resources, user: Document, session: AsyncClientSession) -> None:
+    """A new name changes the user's search keys and those of their orders (orders are
+    found by their customer's name), in the rename's transaction."""
+    await res.db.users.update_one(
+        {"_id": user["_id"]}, {"$set": search.user_keys(user)}, session=session
+    )
+    orders = res.db.orders.find({"userId": user["_id"]}, {"number": 1}, session=session)
+    async for order in orders:
+        await res.db.orders.update_one(
+            {"_id": order["_id"]},
+            {"$set": search.order_keys(order["number"], user.get("name"))},
+            session=session,
+        )
+
+
 async def update_me(
     res: Resources,
     actor: Actor | None,
@@ -83,6 +99,8 @@ async def update_me(
         )
         if before is None:
             raise NotFound("User not found.")
+        if "name" in values:
+            await _rekey(res, {**before, **values}, session)
         return Change(
             {**before, **values}, uid, before={k: before.get(k) for k in values}, after=values
         )

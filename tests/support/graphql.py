@@ -10,6 +10,7 @@ from bson import ObjectId
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Context, Resources
 from alawael.schema.build import exported_schema
+from alawael.services import search
 
 schema = exported_schema()
 
@@ -37,10 +38,11 @@ async def make_user(
     """Insert a user document directly (no password) and return its Actor."""
     oid = ObjectId()
     now = datetime.now(UTC)
+    email = email or f"{role.value.lower()}-{oid}@example.com"
     await resources.db.users.insert_one(
         {
             "_id": oid,
-            "email": email or f"{role.value.lower()}-{oid}@example.com",
+            "email": email,
             "name": name,
             "phone": None,
             "role": role.value,
@@ -48,6 +50,8 @@ async def make_user(
             "passwordHash": None,
             "createdAt": now,
             "updatedAt": now,
+            # As every write path stores them (alawael.services.search).
+            **search.user_keys({"name": name, "email": email}),
         }
     )
     return Actor(user_id=str(oid), role=role)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,9 +13,11 @@ from alawael.auth.permissions import Actor, Permission, Role, require
 from alawael.infra.db import Document
 from alawael.infra.resources import Resources
 from alawael.records.users import UserRecord
-from alawael.services.pagination import Page, PageArgs, page_of_docs, paginate
+from alawael.services import search
+from alawael.services.pagination import Page, PageArgs, page_of_docs
+from alawael.services.search_pages import count_matching, paginate_matching
 from alawael.services.users.validation import MAX_SEARCH, PUBLIC
-from alawael.shared.errors import BadUserInput, Forbidden, Unauthenticated
+from alawael.shared.errors import Forbidden, Unauthenticated
 
 
 class UserSort(StrEnum):
@@ -44,16 +45,11 @@ class UserFilter:
             query["role"] = self.role.value
         if self.active is not None:
             query["active"] = self.active
-        search = (self.search or "").strip()
-        if search:
-            if len(search) > MAX_SEARCH:
-                raise BadUserInput(
-                    f"Search must be at most {MAX_SEARCH} characters.", field="search"
-                )
-            # Escaped: user text is matched literally, never run as a regular expression.
-            pattern = {"$regex": re.escape(search), "$options": "i"}
-            query["$or"] = [{"name": pattern}, {"email": pattern}]
+        # The search text is not part of this query: search_pages ranks by it.
         return query
+
+    def terms(self) -> list[str] | None:
+        return search.search_terms(self.search, max_length=MAX_SEARCH)
 
 
 def can_view_user(actor: Actor | None, user_id: ObjectId) -> None:
@@ -94,14 +90,16 @@ async def list_users(
     filter = filter or UserFilter()
     page = page or PageArgs()
     query = filter.query()
+    terms = filter.terms()
     sort_field, direction = _SORTS[sort]
-    key = [query, sort.value, page.first, page.after, page.last, page.before]
+    key = [query, terms, sort.value, page.first, page.after, page.last, page.before]
 
     async def compute() -> Document:
-        found = await paginate(
+        found = await paginate_matching(
             res.db,
             "users",
             query,
+            terms,
             sort_field=sort_field,
             direction=direction,
             args=page,
@@ -115,11 +113,11 @@ async def list_users(
 
     async def count() -> int:
         async def compute_count() -> int:
-            return await res.db.users.count_documents(query)
+            return await count_matching(res.db, "users", query, terms)
 
         total = await res.cache.get_or_compute(
             "users.count",
-            [query],
+            [query, terms],
             scopes=["users"],
             ttl=res.settings.cache_ttl_seconds,
             compute=compute_count,

@@ -12,6 +12,7 @@ from alawael.infra.clock import utcnow
 from alawael.infra.db import Document
 from alawael.infra.resources import Resources
 from alawael.records.users import UserRecord
+from alawael.services import search
 from alawael.services.audited import Author, Change, audited_write
 from alawael.services.users.admin import update_user
 from alawael.services.users.validation import (
@@ -62,7 +63,7 @@ async def create_user(
 
     async def change(session: AsyncClientSession) -> Change[None]:
         try:
-            await res.db.users.insert_one(doc, session=session)
+            await res.db.users.insert_one({**doc, **search.user_keys(doc)}, session=session)
         except DuplicateKeyError as exc:
             raise Conflict("An account with this email already exists.", field="email") from exc
         return Change(None, doc["_id"], before=None, after=public)

@@ -9,8 +9,9 @@ from bson import ObjectId
 from alawael.infra.resources import Resources
 from alawael.shared.errors import BadUserInput
 
-# Never hand the password hash to callers (resolvers, cache, audit).
-PUBLIC = {"passwordHash": 0}
+# Never hand the password hash to callers (resolvers, cache, audit); the search keys are
+# the search's business only.
+PUBLIC = {"passwordHash": 0, "searchWords": 0, "searchSuffixes": 0}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 MAX_NAME = 100
