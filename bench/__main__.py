@@ -80,15 +80,21 @@ def measure(
     result = load.run(server.url, target, connections, args.seconds)
     db_after = infra.cpu_seconds(args.db_pid)
     after = server.snapshot()
-    served = max(result.requests, 1)
+    served = result.requests
+
+    def per_request(total: float) -> float | None:
+        # None when no request completed in time (all over wrk's timeout): a total divided
+        # by one would read as a real, huge per-request figure.
+        return round(total / served, 2) if served else None
+
     return {
         **load.as_dict(result),
         "connections": connections,
-        "cpu_ms_per_req": round(1000 * (after["cpu"] - before["cpu"]) / served, 2),
+        "cpu_ms_per_req": per_request(1000 * (after["cpu"] - before["cpu"])),
         # The database's own CPU (SecantusDB is a Python server on the other core).
-        "db_cpu_ms_per_req": round(1000 * (db_after - db_before) / served, 2),
+        "db_cpu_ms_per_req": per_request(1000 * (db_after - db_before)),
         # The /metrics scrape itself issues no MongoDB command.
-        "mongo_per_req": round((after["mongo"] - before["mongo"]) / served, 2),
+        "mongo_per_req": per_request(after["mongo"] - before["mongo"]),
     }
 
 
@@ -121,6 +127,9 @@ def server_run(
 
 
 def _progress(r: dict[str, Any]) -> None:
+    if not r["requests"]:
+        print(f"  no request completed within the timeout ({r['errors']} errors)")
+        return
     print(
         f"{r['rps']:9.1f} req/s  p95 {r['p95_ms']:7.1f} ms  "
         f"cpu {r['cpu_ms_per_req']:6.2f} ms  db cpu {r['db_cpu_ms_per_req']:6.2f} ms  "
@@ -142,7 +151,11 @@ def apollo_run(
         print(f"server run: apollo skipped: {why}")
         return {"skipped": why}
     print("server run: apollo")
-    peer = apollo.ApolloPeer(env, workdir / "apollo.log").start()
+    try:
+        peer = apollo.ApolloPeer(env, workdir / "apollo.log").start()
+    except RuntimeError as exc:  # a peer that cannot start is skipped, never the bench
+        print(f"  apollo skipped: {exc}")
+        return {"skipped": str(exc)}
     out: dict[str, dict[str, Any]] = {}
     same: dict[str, bool] = {}
     try:
@@ -295,10 +308,16 @@ def main() -> int:
                 }
             if not args.skip_fanout:
                 print(f"fan-out: {args.subscribers} subscribers, {args.events} events")
-                summary["fanout"] = {
-                    "subscribers": args.subscribers,
-                    **asyncio.run(fanout(env, args.subscribers, args.events)),
-                }
+                try:
+                    summary["fanout"] = {
+                        "subscribers": args.subscribers,
+                        **asyncio.run(fanout(env, args.subscribers, args.events)),
+                    }
+                except Exception as exc:
+                    # The last step: a broken fan-out bench must not throw away the
+                    # minutes of figures measured before it.
+                    summary["fanout_error"] = repr(exc)
+                    print(f"  fan-out failed: {exc!r}")
         finally:
             db.stop()
             redis.stop()

@@ -45,6 +45,14 @@ def _ratio(a: float | None, b: float | None, fmt: str, unit: str = "x") -> str:
     return format(a / b, fmt) + unit if a is not None and b else "-"
 
 
+def _loads(values: Any) -> str:
+    return " / ".join(f"{v:.2f}" for v in values) if values else "-"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _ceiling(report: dict[str, Any], run: str) -> dict[str, Any] | None:
     own = report["runs"].get(run, {}).get("scenarios", {}).get(CEILING)
     cold = report["runs"].get("cold", {}).get("scenarios", {}).get(CEILING)
@@ -54,13 +62,8 @@ def _ceiling(report: dict[str, Any], run: str) -> dict[str, Any] | None:
 
 def rows(report: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     """(scenario, server, cells) for every measured scenario, scenario by scenario."""
-    scenarios: list[str] = []
-    for run in (*RUNS, "write"):
-        for label in report["runs"].get(run, {}).get("scenarios", {}):
-            if label not in scenarios:
-                scenarios.append(label)
     # The ceiling last: it is the yardstick, not a scenario.
-    scenarios.sort(key=lambda label: label == CEILING)
+    scenarios = sorted(_scenarios(report, (*RUNS, "write")), key=lambda label: label == CEILING)
     apollo = report["runs"].get("apollo", {}).get("scenarios", {})
     out: list[tuple[str, str, list[str]]] = []
     for label in scenarios:
@@ -70,18 +73,18 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
             if r is None or (label == CEILING and run != "cold"):
                 continue
             ceil = _ceiling(report, run)
+            done = bool(r["requests"])  # no latency or per-request figure without one
+            cpu = r["cpu_ms_per_req"]
             cells = [
                 f"{r['rps']:.1f}",
                 _ratio(r["rps"], peer and peer["rps"], ".2f"),
                 _ratio(100 * r["rps"], ceil and ceil["rps"], ".1f", "%"),
-                f"{r['p50_ms']:.1f}",
-                f"{r['p95_ms']:.1f}",
-                f"{r['p99_ms']:.1f}",
-                f"{r['cpu_ms_per_req']:.2f}",
-                _ratio(r["cpu_ms_per_req"], peer and peer["cpu_ms_per_req"], ".2f"),
-                _ratio(r["cpu_ms_per_req"], ceil and ceil["cpu_ms_per_req"], ".1f"),
-                f"{r['db_cpu_ms_per_req']:.2f}",
-                f"{r['mongo_per_req']:.2f}",
+                *(f"{r[k]:.1f}" if done else "-" for k in ("p50_ms", "p95_ms", "p99_ms")),
+                _num(cpu),
+                _ratio(cpu, peer and peer["cpu_ms_per_req"], ".2f"),
+                _ratio(cpu, ceil and ceil["cpu_ms_per_req"], ".1f"),
+                _num(r["db_cpu_ms_per_req"]),
+                _num(r["mongo_per_req"]),
                 str(r["errors"]),
             ]
             server = "bare Starlette route, same bytes" if label == CEILING else RUN_LABELS[run]
@@ -98,8 +101,11 @@ def notes(report: dict[str, Any]) -> list[str]:
         "rate limit, logging or metrics: bench/peers/apollo); %ceil, cpu/ceil: against the "
         "bare route in the same server run (the cold run's for the peer and the naive run).",
         f"load generator: {report['generator']}; {report['seconds_per_scenario']} s per "
-        f"scenario; load average before {report['load_average']}.",
+        f"scenario; load average before {_loads(report['load_average'])}, after "
+        f"{_loads(report.get('load_average_after'))}.",
     ]
+    if report.get("fanout_error"):
+        out.append(f"Fan-out failed: {report['fanout_error']}.")
     peer = report.get("peers", {}).get("apollo", {})
     if peer.get("skipped"):
         out.append(f"Apollo peer skipped: {peer['skipped']}.")
@@ -125,7 +131,7 @@ def print_table(report: dict[str, Any]) -> None:
     print()
     for run in (*RUNS, "write"):
         if run in report["runs"]:
-            print(f"worker RSS after the {run} run: {report['runs'][run]['rss_mb']:.1f} MB")
+            print(f"server RSS after the {run} run: {report['runs'][run]['rss_mb']:.1f} MB")
     fan = report.get("fanout")
     if fan:
         print(_fanout(fan))
@@ -159,7 +165,7 @@ def markdown(report: dict[str, Any], png_name: str) -> str:
         for run in (*RUNS, "write")
         if run in report["runs"]
     ]
-    lines.append("Worker RSS after each run: " + ", ".join(rss) + ".")
+    lines.append("Server RSS after each run: " + ", ".join(rss) + ".")
     if report.get("fanout"):
         lines += ["", _fanout(report["fanout"]) + "."]
     lines += ["", *(f"- {line}" for line in notes(report)), ""]
@@ -169,35 +175,55 @@ def markdown(report: dict[str, Any], png_name: str) -> str:
 def plot(report: dict[str, Any], path: Path) -> None:
     """Grouped bars per scenario, one bar per server: req/s on top, CPU per request below
     (log scales: the figures span four orders of magnitude)."""
-    scenarios = [s for s in _scenarios(report) if s != CEILING]
+    from matplotlib.patches import Patch
+
+    scenarios = [s for s in _scenarios(report, RUNS) if s != CEILING]
     servers = [run for run in RUNS if run in report["runs"]]
     ceil = report["runs"].get("cold", {}).get("scenarios", {}).get(CEILING)
-    with results.figure(path, 2, figsize=(11, 8)) as (fig, (ax_rps, ax_cpu)):
-        width = 0.8 / max(len(servers), 1)
-        for i, run in enumerate(servers):
-            got = report["runs"][run]["scenarios"]
-            xs = [j + i * width for j, s in enumerate(scenarios) if s in got]
-            present = [s for s in scenarios if s in got]
-            for ax, key in ((ax_rps, "rps"), (ax_cpu, "cpu_ms_per_req")):
-                bars = ax.bar(xs, [got[s][key] for s in present], width, label=RUN_LABELS[run])
-                ax.bar_label(bars, fmt="%.3g", fontsize=7)
+    width = 0.8 / max(len(servers), 1)
+    with results.figure(path, 2, figsize=(11, 9)) as (fig, (ax_rps, ax_cpu)):
         for ax, key, label in (
             (ax_rps, "rps", "req/s"),
             (ax_cpu, "cpu_ms_per_req", "server CPU ms / request"),
         ):
+            top = ceil[key] if ceil else 0.0
+            for i, run in enumerate(servers):
+                got = report["runs"][run]["scenarios"]
+                for j, scenario in enumerate(scenarios):
+                    if scenario not in got:
+                        continue
+                    x, value = j + i * width, got[scenario].get(key)
+                    if not value:  # no request completed: nothing to draw on a log scale
+                        ax.annotate(
+                            "none\nin time",
+                            (x, 0),
+                            xycoords=("data", "axes fraction"),
+                            ha="center",
+                            va="bottom",
+                            fontsize=7,
+                            color=f"C{i}",
+                        )
+                        continue
+                    top = max(top, value)
+                    bars = ax.bar([x], [value], width, color=f"C{i}")
+                    ax.bar_label(bars, fmt="%.3g", fontsize=7)
             if ceil:
                 ax.axhline(ceil[key], color="black", linestyle="--", linewidth=0.8)
                 ax.annotate(f"bare route {ceil[key]:g}", (0, ceil[key]), fontsize=8, va="bottom")
             ax.set_yscale("log")
+            ax.set_ylim(top=top * 30)  # room for the legend above the tallest bar
             ax.set_ylabel(label)
             ax.set_xticks([j + 0.4 - width / 2 for j in range(len(scenarios))], scenarios)
-        ax_rps.legend(fontsize=8)
+        # Drawn bar by bar, so the legend is built from the servers' colours.
+        handles = [Patch(color=f"C{i}", label=RUN_LABELS[run]) for i, run in enumerate(servers)]
+        ax_rps.legend(handles=handles, fontsize=8, ncols=3, loc="upper center")
         fig.suptitle(f"make bench {report['timestamp']} ({report['generator']})")
 
 
-def _scenarios(report: dict[str, Any]) -> list[str]:
+def _scenarios(report: dict[str, Any], runs: tuple[str, ...]) -> list[str]:
+    """Scenario labels in the order the runs measured them."""
     seen: list[str] = []
-    for run in RUNS:
+    for run in runs:
         for label in report["runs"].get(run, {}).get("scenarios", {}):
             if label not in seen:
                 seen.append(label)
