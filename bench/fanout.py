@@ -27,9 +27,9 @@ from bson import ObjectId
 from alawael.auth.permissions import Actor, Role
 from alawael.config import Settings
 from alawael.context import Context, Resources
+from alawael.infra import fanout
 from alawael.infra.db import EmbeddedMongo
 from alawael.loaders.orders import OrderByIdLoader
-from alawael.infra import fanout
 from alawael.schema.build import exported_schema
 from alawael.server import open_resources
 
