@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from alawael.auth.permissions import Permission, Role
-from alawael.rest.models import Body, UserOut, _Out
+from alawael.rest.models import Body, Out, UserOut
 from alawael.rest.routing import Call, endpoint
 from alawael.services import invitations, password_reset, self_service
 from alawael.shared.errors import Unauthenticated
@@ -57,15 +57,15 @@ class CreateUserBody(Body):
     phone: str | None = Field(default=None, max_length=40)
 
 
-class ChangePasswordOut(_Out):
+class ChangePasswordOut(Out):
     revoked_sessions: int = Field(description="How many other sessions were signed out.")
 
 
-class AcceptedOut(_Out):
+class AcceptedOut(Out):
     message: str = Field(description="The same whether or not the address has an account.")
 
 
-class DoneOut(_Out):
+class DoneOut(Out):
     success: bool
 
 
