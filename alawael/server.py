@@ -19,11 +19,11 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alawael.auth.bootstrap import admin_bootstrap
 from alawael.config import Settings, load_settings
 from alawael.infra import metrics
 from alawael.infra.access_log import AccessLogMiddleware, WebSocketRegistry
 from alawael.infra.analytics_writer import analytics_subsystem
+from alawael.infra.backup.status import BackupStatus
 from alawael.infra.cache import Cache, MemoryCache, NullCache
 from alawael.infra.cache_bumps import AnnouncingCache, following_bumps
 from alawael.infra.cache_redis import RedisCache
@@ -43,6 +43,7 @@ from alawael.rest.routes import routes as rest_routes
 from alawael.schema.app import ERPGraphQL
 from alawael.schema.build import build_schema
 from alawael.services.search_backfill import backfill_search_keys
+from alawael.services.users.bootstrap import admin_bootstrap
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.schema = schema
     app.state.websockets = websockets
+    # The backup status is read from BACKUP_DIR at scrape time: backups and drills run by the
+    # job runner in another worker, or by the CLI, show the same way, and survive restarts.
+    app.state.metrics_collectors = (
+        [BackupStatus(settings.backup_dir)] if settings.backup_dir is not None else []
+    )
     return app
 
 

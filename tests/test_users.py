@@ -10,13 +10,13 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from alawael.__main__ import main as cli_main
-from alawael.auth.bootstrap import bootstrap_admin
 from alawael.auth.permissions import Actor, Role
 from alawael.config import Settings
 from alawael.context import Resources
 from alawael.schema.node import to_global_id
 from alawael.server import open_resources
 from alawael.services import users
+from alawael.services.users.bootstrap import bootstrap_admin
 from alawael.shared.errors import BadUserInput, Conflict, Forbidden, Unauthenticated
 from tests.conftest import make_settings
 from tests.support.graphql import execute, make_user

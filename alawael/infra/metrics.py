@@ -16,8 +16,7 @@ import hmac
 import ipaddress
 import os
 from collections import defaultdict
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -251,7 +250,10 @@ class _CacheRatio(Collector):
         yield ratio
 
 
-def render_metrics(backup_dir: Path | None = None) -> bytes:
+def render_metrics(extra: Sequence[Collector] = ()) -> bytes:
+    """This worker's (or, multi-process, every worker's) metrics, plus `extra` collectors
+    read at scrape time (the backup status: set up by the app, so this module stays below
+    the backup package)."""
     path = multiprocess_dir()
     if path:
         from prometheus_client import multiprocess
@@ -262,12 +264,8 @@ def render_metrics(backup_dir: Path | None = None) -> bytes:
         source = REGISTRY
     out = CollectorRegistry(auto_describe=False)
     out.register(_CacheRatio(source))
-    if backup_dir is not None:
-        from alawael.infra.backup.status import BackupStatus
-
-        # Read from BACKUP_DIR at scrape time: backups and drills run by the job runner in
-        # another worker, or by the CLI, show the same way, and survive restarts.
-        out.register(BackupStatus(backup_dir))
+    for collector in extra:
+        out.register(collector)
     return generate_latest(out)
 
 
@@ -303,8 +301,8 @@ async def metrics_endpoint(request: Request) -> Response:
         if settings.is_production and settings.metrics_token is None:
             return PlainTextResponse("forbidden: set METRICS_TOKEN to scrape\n", status_code=403)
         return PlainTextResponse("forbidden\n", status_code=403)
-    backup_dir = request.app.state.settings.backup_dir
-    return Response(render_metrics(backup_dir), media_type=CONTENT_TYPE_LATEST)
+    extra: Sequence[Collector] = getattr(request.app.state, "metrics_collectors", ())
+    return Response(render_metrics(extra), media_type=CONTENT_TYPE_LATEST)
 
 
 def mark_worker_dead(pid: int | None = None) -> None:

@@ -23,6 +23,7 @@ from pymongo.errors import PyMongoError
 from alawael.infra.db import INDEXES
 from alawael.infra.resources import Resources
 from alawael.infra.tasks import stop_task
+from alawael.services.users.signup import AdminEmailTaken, create_admin
 from alawael.shared.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,6 @@ security_log = logging.getLogger("alawael.security")
 async def bootstrap_admin(res: Resources) -> bool:
     """Ensure the configured admin exists; False when none is configured, or when the
     address belongs to another kind of account (logged, left unchanged)."""
-    from alawael.services.users import AdminEmailTaken, create_admin
-
     settings = res.settings
     if not settings.admin_email or settings.admin_password is None:
         return False
