@@ -13,7 +13,6 @@ from alawael.records.products import CategoryCount, ProductRecord
 from alawael.services import products
 from alawael.services.pagination import Page, PageArgs
 from alawael.shared.ids import from_global_id
-from alawael.shared.money import optional_cents
 
 # The shapes these resolvers read from alawael.schema.products' inputs, declared here so that
 # resolvers never import the schema modules that import them (no cycle). Create and update
@@ -71,19 +70,10 @@ async def products_page(
     last: int | None,
     before: str | None,
 ) -> Page[ProductRecord]:
-    f = flt
-    parsed = products.ProductFilter(
-        category=f.category if f else None,
-        search=f.search if f else None,
-        price_min_cents=optional_cents(f.price_min) if f else None,
-        price_max_cents=optional_cents(f.price_max) if f else None,
-        in_stock=f.in_stock if f else None,
-        archived=f.archived if f else None,
-    )
     return await products.list_products(
         info.context.resources,
         info.context.user,
-        parsed,
+        products.ProductFilter.from_input(flt),
         sort=sort.field if sort else products.ProductSortField.CREATED_AT,
         descending=sort.direction.value == "DESC" if sort else True,
         args=PageArgs(first, after, last, before),

@@ -9,7 +9,6 @@ from alawael.rest.routing import Call, Paged, endpoint, page_args
 from alawael.services import products
 from alawael.services.products import ProductSortField
 from alawael.shared.errors import NotFound
-from alawael.shared.money import optional_cents
 
 TAG = "Products"
 _SORT_FIELDS = {
@@ -35,18 +34,10 @@ async def list_products(call: Call) -> Paged:
     """Public. Archived products are hidden unless a manager asks for `archived=true`."""
     q = call.query_as(ProductListQuery)
     sort = _SORT_FIELDS[q.sort.lstrip("-")]
-    flt = products.ProductFilter(
-        category=q.category,
-        search=q.q,
-        price_min_cents=optional_cents(q.min_price),
-        price_max_cents=optional_cents(q.max_price),
-        in_stock=q.in_stock,
-        archived=q.archived,
-    )
     page = await products.list_products(
         call.res,
         call.actor,
-        flt,
+        products.ProductFilter.from_input(q),
         sort=sort,
         descending=q.sort.startswith("-"),
         args=page_args(q),

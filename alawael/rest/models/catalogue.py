@@ -31,13 +31,16 @@ ProductSort = Literal[
 
 class ProductListQuery(PageQuery):
     category: str | None = Field(default=None, max_length=100)
-    q: str | None = Field(
+    # Named as in the GraphQL filter, so one ProductFilter.from_input reads both doors; the
+    # query-string names stay those integrators know.
+    search: str | None = Field(
         default=None,
+        alias="q",
         max_length=100,
         description=SEARCH_HELP.format(fields="name, sku, category or description"),
     )
-    min_price: MoneyIn | None = None
-    max_price: MoneyIn | None = None
+    price_min: MoneyIn | None = Field(default=None, alias="minPrice")
+    price_max: MoneyIn | None = Field(default=None, alias="maxPrice")
     in_stock: bool | None = None
     archived: bool | None = Field(
         default=None, description="Managers only: true lists archived products instead."

@@ -12,7 +12,7 @@ from alawael.auth.permissions import Actor, Permission
 from alawael.infra.db import Document
 from alawael.records.defaults import DEFAULT_CURRENCY, DEFAULT_LOW_STOCK_THRESHOLD
 from alawael.shared.errors import BadUserInput
-from alawael.shared.money import decimal_to_cents
+from alawael.shared.money import decimal_to_cents, optional_cents
 
 MAX_PRICE_CENTS = 1_000_000_000
 MAX_STOCK = 1_000_000
@@ -37,6 +37,20 @@ class ProductFilter:
     price_max_cents: int | None = None
     in_stock: bool | None = None
     archived: bool | None = None
+
+    @classmethod
+    def from_input(cls, source: object | None) -> ProductFilter:
+        """From a GraphQL filter input or a REST query string: both doors name the fields
+        alike (`search`, `price_min`, `price_max` as decimal amounts, ...); a missing source
+        or field is no condition."""
+        return cls(
+            category=getattr(source, "category", None),
+            search=getattr(source, "search", None),
+            price_min_cents=optional_cents(getattr(source, "price_min", None)),
+            price_max_cents=optional_cents(getattr(source, "price_max", None)),
+            in_stock=getattr(source, "in_stock", None),
+            archived=getattr(source, "archived", None),
+        )
 
 
 @dataclass(frozen=True)
