@@ -12,11 +12,11 @@ from strawberry.types import Info
 from alawael.auth.permissions import Permission
 from alawael.infra.db import Document
 from alawael.records.orders import OrderStatus  # GraphQL enum registered by schema.orders
+from alawael.resolvers import analytics as r
 from alawael.schema.node import to_global_id
 from alawael.schema.permissions import HasPermission
 from alawael.schema.products import Product
 from alawael.schema.scalars import Money, cents_to_decimal
-from alawael.services import analytics
 from alawael.services.analytics import Granularity
 
 strawberry.enum(Granularity, name="Granularity", description="Time-series bucket (UTC).")
@@ -146,13 +146,11 @@ class AnalyticsQuery:
     async def sales_summary(
         self, info: Info, from_: FromArg, to: ToArg, granularity: Granularity = Granularity.DAY
     ) -> SalesSummary:
-        ctx = info.context
-        doc = await analytics.sales_summary_for(ctx.resources, ctx.user, from_, to, granularity)
-        return SalesSummary.from_doc(doc)
+        return SalesSummary.from_doc(await r.sales_summary(info, from_, to, granularity))
 
     @strawberry.field(permission_classes=[HasPermission(Permission.VIEW_ANALYTICS)])
     async def api_usage(self, info: Info, from_: FromArg, to: ToArg) -> ApiUsage:
-        doc = await analytics.api_usage(info.context.resources, info.context.user, from_, to)
+        doc = await r.api_usage(info, from_, to)
         totals = EndpointUsage.from_doc(doc["totals"])
         endpoints = [EndpointUsage.from_doc(row) for row in doc["endpoints"]]
         return ApiUsage(from_=doc["from"], to=doc["to"], totals=totals, endpoints=endpoints)
