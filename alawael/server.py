@@ -27,7 +27,13 @@ from alawael.infra.backup.status import BackupStatus
 from alawael.infra.cache import Cache, MemoryCache, NullCache
 from alawael.infra.cache_bumps import AnnouncingCache, following_bumps
 from alawael.infra.cache_redis import RedisCache
-from alawael.infra.db import EmbeddedMongo, ensure_indexes, make_client, running_embedded_uri
+from alawael.infra.db import (
+    EmbeddedMongo,
+    ensure_indexes,
+    make_client,
+    running_embedded_uri,
+    scans_before_limit,
+)
 from alawael.infra.events import EventHub, MemoryEventHub
 from alawael.infra.events_redis import RedisEventHub
 from alawael.infra.mail import mail_subsystem
@@ -177,6 +183,7 @@ async def open_resources(settings: Settings, *, cli: bool = False) -> AsyncItera
 async def _ensure_indexes_once(res: Resources) -> bool:
     try:
         await ensure_indexes(res.db, then=backfill_search_keys)
+        res.scan_windows = await scans_before_limit(res.client)
     except Exception as exc:
         log.warning("index creation failed at start-up; retrying in the background: %s", exc)
         return False
@@ -190,6 +197,7 @@ async def _ensure_indexes_until_done(res: Resources) -> None:
     while True:
         try:
             await ensure_indexes(res.db, then=backfill_search_keys)
+            res.scan_windows = await scans_before_limit(res.client)
             return
         except Exception as exc:
             log.warning("index creation failed, retrying: %s", exc)

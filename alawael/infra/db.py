@@ -411,6 +411,17 @@ async def ensure_indexes(
     )
 
 
+async def scans_before_limit(client: AsyncMongoClient[Document]) -> bool:
+    """Whether this database reads a sorted find's whole index range before it applies the
+    limit: SecantusDB (0.7) does, and names itself in buildInfo; MongoDB stops at the
+    limit. Unknown (database down at start-up) reads as MongoDB's behaviour."""
+    try:
+        info = await client.admin.command("buildInfo")
+    except PyMongoError:
+        return False
+    return "secantusVersion" in info
+
+
 def mongo_uri_for_logs(uri: str) -> str:
     """Hide credentials when a URI is logged or shown in /api/health."""
     if "@" in uri:

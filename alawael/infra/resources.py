@@ -29,4 +29,7 @@ class Resources:
     redis: Redis | None = None
     started_at: float = field(default_factory=time.time)
     mongo_mode: str = "external"  # "external" or "embedded"
+    # True when the database reads a whole index range before applying a limit (SecantusDB
+    # 0.7 does): newest-first pages then probe bounded time windows (services/pagination.py).
+    scan_windows: bool = False
     extras: dict[str, Any] = field(default_factory=dict)  # optional subsystems by name

@@ -50,4 +50,6 @@ async def audit_page(
         time_to=flt.to if flt else None,
     )
     ctx = info.context
-    return await audit.list_entries(ctx.resources.db, ctx.user, parsed, PageArgs(first, after))
+    res = ctx.resources
+    args = PageArgs(first, after)
+    return await audit.list_entries(res.db, ctx.user, parsed, args, windowed=res.scan_windows)

@@ -68,7 +68,7 @@ class AuditFilter:
 
 
 async def list_entries(
-    db: Db, actor: Actor | None, flt: AuditFilter, args: PageArgs
+    db: Db, actor: Actor | None, flt: AuditFilter, args: PageArgs, *, windowed: bool = False
 ) -> Page[AuditRecord]:
     """Audit entries, newest first (audit:read: declared on the field, re-checked here)."""
     require(actor, Permission.VIEW_AUDIT)
@@ -88,5 +88,7 @@ async def list_entries(
         when["$lt"] = flt.time_to
     if when:
         query["timestamp"] = when
-    page = await paginate(db, "audit_trail", query, sort_field="timestamp", direction=-1, args=args)
+    page = await paginate(
+        db, "audit_trail", query, sort_field="timestamp", direction=-1, args=args, windowed=windowed
+    )
     return page.map(AuditRecord.from_doc)

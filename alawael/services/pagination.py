@@ -10,13 +10,14 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import bson
 from bson import ObjectId
 from bson.errors import BSONError
 
+from alawael.infra.clock import utcnow
 from alawael.infra.db import Db, Document
 from alawael.shared.errors import BadUserInput
 
@@ -138,6 +139,52 @@ def validate_page_args(args: PageArgs) -> tuple[int, bool]:
     return size, args.last is not None
 
 
+# Fields holding the time a document was made: newest-first pages sort on them.
+TIME_FIELDS = frozenset({"createdAt", "timestamp"})
+# The first window and how much each next one widens: a day, 16 days, 256 days, 11 years,
+# 179 years; then the unbounded find. Sparse data pays at most five small range reads.
+FIRST_WINDOW = timedelta(days=1)
+WIDEN = 16
+MAX_WINDOWS = 5
+
+
+async def _windowed_find(
+    coll: Any,
+    query: Mapping[str, Any],
+    projection: Mapping[str, Any] | None,
+    sort: list[tuple[str, int]],
+    want: int,
+    field: str,
+    anchor: Any,
+) -> list[Document]:
+    """The newest `want` documents, read window by window.
+
+    SecantusDB 0.7 walks the whole index range of a sorted, limited find before it applies
+    the limit (explain: keys examined = every match), so the newest 51 of 12,000 orders cost
+    ~0.85 s and grew with the collection (the soak's slow reads). A lower bound on the time
+    field bounds that walk: if the last day (or 16 days, or ...) holds `want` matches, they are
+    the newest overall; otherwise widen x16. Sparse data costs a few more small range reads;
+    the last window (or a missing/odd-typed anchor) falls back to the unbounded find.
+    Documents without the field sort last in a newest-first order, so a window that is full
+    never misses one."""
+    top = anchor if isinstance(anchor, datetime) else utcnow()
+    window = FIRST_WINDOW
+    for _ in range(MAX_WINDOWS):
+        try:
+            since = top - window
+        except OverflowError:
+            break
+        bounded = (
+            {"$and": [dict(query), {field: {"$gte": since}}]} if query else {field: {"$gte": since}}
+        )
+        docs: list[Document] = await coll.find(bounded, projection).sort(sort).to_list(want)
+        if len(docs) >= want:
+            return docs[:want]
+        window *= WIDEN
+    found: list[Document] = await coll.find(dict(query), projection).sort(sort).to_list(want)
+    return found
+
+
 async def paginate(
     db: Db,
     collection: str,
@@ -147,7 +194,11 @@ async def paginate(
     direction: int,
     args: PageArgs,
     projection: Mapping[str, Any] | None = None,
+    windowed: bool = False,
 ) -> Page[Document]:
+    """One keyset page. `windowed` (for databases that scan a whole index range before they
+    apply the limit, see `_windowed_find`): newest-first pages on a time field read a bounded
+    window first."""
     limit, backwards = validate_page_args(args)
     conditions: list[dict[str, Any]] = [dict(query)] if query else []
     if args.after:
@@ -162,13 +213,15 @@ async def paginate(
     walk = -direction if backwards else direction
     docs: list[Document] = []
     if limit:
-        cursor = (
-            db[collection]
-            .find(final, projection)
-            .sort([(sort_field, walk), ("_id", walk)])
-            .limit(limit + 1)
-        )
-        docs = await cursor.to_list(None)
+        sort = [(sort_field, walk), ("_id", walk)]
+        if windowed and walk == -1 and sort_field in TIME_FIELDS:
+            anchor = decode_cursor(args.after, "after")[0] if args.after else None
+            docs = await _windowed_find(
+                db[collection], final, projection, sort, limit + 1, sort_field, anchor
+            )
+        else:
+            cursor = db[collection].find(final, projection).sort(sort).limit(limit + 1)
+            docs = await cursor.to_list(None)
     more = len(docs) > limit
     docs = docs[:limit]
     if backwards:

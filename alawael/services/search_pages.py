@@ -95,6 +95,7 @@ async def paginate_matching(
     direction: int,
     args: PageArgs,
     projection: Mapping[str, Any] | None = None,
+    windowed: bool = False,
 ) -> Page[Document]:
     """`paginate`, ranked by the search terms when there are any (see search_terms for
     None and [])."""
@@ -107,6 +108,7 @@ async def paginate_matching(
             direction=direction,
             args=args,
             projection=projection,
+            windowed=windowed,
         )
     limit, backwards = validate_page_args(args)
     after = decode_ranked_cursor(args.after, "after") if args.after else None

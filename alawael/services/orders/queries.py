@@ -74,5 +74,6 @@ async def list_orders(
         direction=-1 if descending else 1,
         args=args,
         projection=search.WITHOUT_KEYS,
+        windowed=res.scan_windows,
     )
     return page.map(OrderRecord.from_doc)

@@ -82,6 +82,7 @@ async def list_products(
             direction=direction,
             args=args,
             projection=search.WITHOUT_KEYS,
+            windowed=res.scan_windows,
         )
         return {"docs": page.items, "next": page.has_next_page, "prev": page.has_previous_page}
 
