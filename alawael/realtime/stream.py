@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pymongo.errors import PyMongoError
@@ -31,6 +31,7 @@ from alawael.infra.fanout import Delivery, SlowConsumer
 from alawael.infra.realtime_metrics import SUBSCRIPTIONS_ACTIVE
 from alawael.infra.resources import Resources
 from alawael.realtime.liveness import still_allowed
+from alawael.realtime.shared_render import SHARED_RENDER, RenderShare
 from alawael.shared.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
 
 if TYPE_CHECKING:
@@ -107,11 +108,15 @@ async def follow(
     initial: Initial[T] | None = None,
     coalesce_seconds: float = 0.0,
     name: str = "subscription",
+    share: Hashable | None = None,
 ) -> AsyncGenerator[T, None]:
     """Yield `render(...)` for each event on `channels` that this subscriber may see.
 
     `initial` (optional) is yielded first, on subscribe. With `coalesce_seconds`, bursts are
     folded: at most one render per window, for the latest event of the burst.
+    `share` (optional): the feed's visibility scope when every subscriber in it gets the
+    same value per event; their selections are then executed and encoded once
+    (alawael.realtime.shared_render).
     """
     res = ctx.resources
     user = ctx.user
@@ -168,9 +173,14 @@ async def follow(
                     OPERATION_LOADERS.set(None)
                     continue
                 last_emit = loop.time()
+                if share is not None:
+                    role = user.role if user is not None else None
+                    SHARED_RENDER.set(RenderShare(delivery, (name, share, role)))
                 yield value
+                SHARED_RENDER.set(None)
                 OPERATION_LOADERS.set(None)
     finally:
+        SHARED_RENDER.set(None)
         OPERATION_LOADERS.set(None)
         SUBSCRIPTIONS_ACTIVE.dec()
 
