@@ -31,7 +31,12 @@ from alawael.infra.fanout import Delivery, SlowConsumer
 from alawael.infra.realtime_metrics import SUBSCRIPTIONS_ACTIVE
 from alawael.infra.resources import Resources
 from alawael.realtime.liveness import still_allowed
-from alawael.realtime.shared_render import SHARED_RENDER, RenderShare
+from alawael.realtime.shared_render import (
+    SHARED_RENDER,
+    RenderShare,
+    lead_or_follow,
+    subscribed_render_key,
+)
 from alawael.shared.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
 
 if TYPE_CHECKING:
@@ -130,6 +135,11 @@ async def follow(
     try:
         async with res.events.listen(channels, on_overflow=on_overflow) as sub:
             last_emit = float("-inf")
+            # Who shares this subscriber's renders: known from the executor at subscribe
+            # time, and (re)learned from every shared render.
+            key = subscribed_render_key() if share is not None else None
+            role = user.role if user is not None else None
+            group: Hashable | None = ((name, share, role), key) if key is not None else None
             if initial is not None:
                 value = await initial(ctx.fresh())
                 if value is not None:
@@ -168,15 +178,24 @@ async def follow(
                     await close_socket(ws, *SESSION_ENDED_CLOSE)
                     await _park_until_cancelled()
                     return
-                value = await _render_safely(render, ectx, delivery, name)
-                if value is None:
-                    OPERATION_LOADERS.set(None)
-                    continue
-                last_emit = loop.time()
-                if share is not None:
-                    role = user.role if user is not None else None
-                    SHARED_RENDER.set(RenderShare(delivery, (name, share, role)))
-                yield value
+                # Shared renders: the group's leader renders first (alawael.realtime.shared_render).
+                gate = await lead_or_follow(delivery, group) if group is not None else None
+                try:
+                    value = await _render_safely(render, ectx, delivery, name)
+                    if value is None:
+                        OPERATION_LOADERS.set(None)
+                        continue
+                    last_emit = loop.time()
+                    if share is not None:
+                        marked = RenderShare(delivery, (name, share, role), gate)
+                        SHARED_RENDER.set(marked)
+                        yield value
+                        group = marked.group()
+                    else:
+                        yield value
+                finally:
+                    if gate is not None:
+                        gate.open()
                 SHARED_RENDER.set(None)
                 OPERATION_LOADERS.set(None)
     finally:
