@@ -171,9 +171,15 @@ def print_table(report: dict[str, Any]) -> None:
     if fan:
         label = f"fan-out {fan['subscribers']} subscribers"
         print(
-            f"{label:<34} p50 {fan['p50_ms']:.1f} ms  "
+            f"{label:<34} p50 {fan['p50_ms']:.1f} ms  p95 {fan['p95_ms']:.1f} ms  "
             f"p99 {fan['p99_ms']:.1f} ms  max {fan['max_ms']:.1f} ms  "
-            f"last subscriber (median) {fan['last_subscriber_p50_ms']:.1f} ms"
+            f"last subscriber (median) {fan['last_subscriber_p50_ms']:.1f} ms  "
+            f"cpu/event (median) {fan['cpu_ms_per_event_p50']:.1f} ms"
+        )
+        print(
+            f"{'  after the first event':<34} p50 {fan['warm_p50_ms']:.1f} ms  "
+            f"p95 {fan['warm_p95_ms']:.1f} ms  p99 {fan['warm_p99_ms']:.1f} ms  "
+            f"(first event, sessions re-read: {fan['first_event_ms']:.1f} ms)"
         )
     print(
         "\ncpu ms = server utime+stime per request; db cpu = the database process's; "

@@ -149,11 +149,20 @@ async def run(res: Resources, subscribers: int, events: int) -> dict[str, Any]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     ordered = sorted(latencies)
+    # After the first event: the subscribers' session checks are cached (as they are within
+    # SESSION_CHECK_TTL_SECONDS of a socket's admission or of the previous event); the
+    # first event re-reads all 1,000 sessions and users from the database.
+    warm = sorted(latencies[subscribers:]) or ordered
     return {
         "p50_ms": 1000 * statistics.median(ordered),
-        "p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))],
-        "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))],
+        "p95_ms": _pct(ordered, 0.95),
+        "p99_ms": _pct(ordered, 0.99),
         "max_ms": 1000 * ordered[-1],
+        "warm_p50_ms": 1000 * statistics.median(warm),
+        "warm_p95_ms": _pct(warm, 0.95),
+        "warm_p99_ms": _pct(warm, 0.99),
+        "warm_max_ms": 1000 * warm[-1],
+        "first_event_ms": 1000 * last_arrival[0],
         "last_subscriber_p50_ms": 1000 * statistics.median(last_arrival),
         "last_subscriber_ms": [round(1000 * t, 1) for t in last_arrival],
         "cpu_ms_per_event_p50": 1000 * statistics.median(cpu_per_event),
@@ -161,6 +170,10 @@ async def run(res: Resources, subscribers: int, events: int) -> dict[str, Any]:
         "order_reads_per_event": reads / events,
         "deliveries": len(ordered),
     }
+
+
+def _pct(ordered: list[float], q: float) -> float:
+    return 1000 * ordered[int(q * (len(ordered) - 1))]
 
 
 class _Unshared:
@@ -187,11 +200,15 @@ class _Unshared:
 def _report(label: str, r: dict[str, Any], subscribers: int) -> None:
     print(
         f"{label:<28} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   "
-        f"p99 {r['p99_ms']:7.1f} ms   "
-        f"max {r['max_ms']:7.1f} ms   all {subscribers} in (median) "
+        f"p99 {r['p99_ms']:7.1f} ms   max {r['max_ms']:7.1f} ms   all {subscribers} in (median) "
         f"{r['last_subscriber_p50_ms']:7.1f} ms   cpu/event (median) "
-        f"{r['cpu_ms_per_event_p50']:6.1f} ms   "
-        f"order reads/event {r['order_reads_per_event']:.0f}"
+        f"{r['cpu_ms_per_event_p50']:6.1f} ms   order reads/event {r['order_reads_per_event']:.0f}"
+    )
+    print(
+        f"{'':<28} after the first event: p50 {r['warm_p50_ms']:7.1f} ms   "
+        f"p95 {r['warm_p95_ms']:7.1f} ms   p99 {r['warm_p99_ms']:7.1f} ms   "
+        f"max {r['warm_max_ms']:7.1f} ms   first event (sessions re-read) all in "
+        f"{r['first_event_ms']:7.1f} ms"
     )
 
 

@@ -5,20 +5,30 @@ read from the user document), but batched: all subscribers woken by one event re
 sessions and users through loaders shared by that event, so 1,000 subscribers cost two `$in`
 queries, not 2,000 round-trips. Positive answers go into (and come from) the same per-worker
 cache the HTTP path uses, so a revocation is noticed here as soon as there.
+
+An answer in the second half of its life is still used, and re-read in the background after
+the event (`_Refresh`): under a steady flow of events the answers are renewed before they
+expire, so no event waits for the whole batch. The bound is unchanged: no answer is used
+past SESSION_CHECK_TTL_SECONDS, and a re-read that finds the session gone drops it at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.errors import PyMongoError
 
 from alawael.auth.permissions import Actor, Role
 from alawael.auth.sessions import session_checks
 from alawael.infra.fanout import Delivery
 from alawael.infra.resources import Resources
 from alawael.loaders.base import DocumentByIdLoader
+
+log = logging.getLogger("alawael.realtime")
 
 # `$in` cost grows faster than linearly on SecantusDB (1,000 ids: 1.6 s; 100 ids: 33 ms),
 # so big batches go out as concurrent chunks; harmless on MongoDB.
@@ -51,15 +61,85 @@ async def still_allowed(res: Resources, actor: Actor, delivery: Delivery | None)
     if actor.session_id is not None:
         cached = checks.get(actor.session_id, actor.user_id)
         if cached is not None:
+            if delivery is not None and _due(res, checks.seconds_left(actor.session_id)):
+                delivery.shared("liveness.refresh", lambda: _Refresh(res)).add(actor)
             return cached == actor.role
-    uid = _oid(actor.user_id)
-    if uid is None:
-        return False
     if delivery is not None:
         users = delivery.shared("liveness.users", lambda: UserStatusByIdLoader(res.db))
         sessions = delivery.shared("liveness.sessions", lambda: SessionByIdLoader(res.db))
     else:
         users, sessions = UserStatusByIdLoader(res.db), SessionByIdLoader(res.db)
+    return await _check(res, actor, users, sessions)
+
+
+def _due(res: Resources, seconds_left: float) -> bool:
+    # In the second half of its life: re-checked now, in the background, so that under a
+    # steady flow of events the answer is renewed before it expires and no event has to
+    # wait for 1,000 sessions to be re-read. The bound is unchanged: an answer is never
+    # used past SESSION_CHECK_TTL_SECONDS; a refresh that fails drops it instead.
+    return seconds_left < res.settings.session_check_ttl_seconds / 2
+
+
+class _Refresh:
+    """The sessions of one event due for renewal, re-checked in one batch once the event
+    has been delivered (a short delay: the re-check must not compete with the delivery)."""
+
+    DELAY_SECONDS = 0.05
+
+    def __init__(self, res: Resources) -> None:
+        self.res = res
+        self.actors: dict[str, Actor] = {}
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.DELAY_SECONDS, self._start)
+
+    def add(self, actor: Actor) -> None:
+        if actor.session_id is not None:
+            self.actors[actor.session_id] = actor
+
+    def _start(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.run())
+        _refreshing.add(task)
+        task.add_done_callback(_refreshing.discard)
+
+    async def run(self) -> None:
+        checks = session_checks(self.res)
+        users, sessions = UserStatusByIdLoader(self.res.db), SessionByIdLoader(self.res.db)
+        actors = list(self.actors.values())
+        try:
+            results = await asyncio.gather(
+                *(_check(self.res, a, users, sessions, remember=False) for a in actors)
+            )
+        except PyMongoError as exc:
+            log.warning("background session re-check failed: %s", exc)
+            return  # the answers expire as they would have; the next event re-checks
+        ttl = self.res.settings.session_check_ttl_seconds
+        for actor, allowed in zip(actors, results, strict=True):
+            sid = actor.session_id
+            if sid is None:
+                continue
+            if not allowed:
+                checks.forget(sid)  # the next event re-checks and ends the subscription
+            elif checks.seconds_left(sid) > 0:
+                # Renewed only if still remembered: a revocation in this worker while we
+                # read (`forget`) must not be undone by an answer read before it.
+                checks.put(sid, actor.user_id, actor.role, ttl)
+
+
+_refreshing: set[asyncio.Task[None]] = set()
+
+
+async def _check(
+    res: Resources,
+    actor: Actor,
+    users: UserStatusByIdLoader,
+    sessions: SessionByIdLoader,
+    *,
+    remember: bool = True,
+) -> bool:
+    """The database's answer (and, when positive and `remember`, remembered for the TTL)."""
+    uid = _oid(actor.user_id)
+    if uid is None:
+        return False
     user = await users.load(uid)
     if user is None or not user.get("active", True) or user.get("role") != actor.role.value:
         return False
@@ -75,7 +155,7 @@ async def still_allowed(res: Resources, actor: Actor, delivery: Delivery | None)
         or session["expireAt"] <= datetime.now(UTC)
     ):
         return False
-    checks.put(
-        actor.session_id, actor.user_id, Role(user["role"]), res.settings.session_check_ttl_seconds
-    )
+    if remember:
+        ttl = res.settings.session_check_ttl_seconds
+        session_checks(res).put(actor.session_id, actor.user_id, Role(user["role"]), ttl)
     return True
