@@ -13,6 +13,7 @@ from alawael.auth.permissions import Role
 from alawael.context import Resources
 from alawael.realtime import shared_render
 from alawael.schema.build import exported_schema
+from alawael.schema.node import to_global_id
 from alawael.services import orders
 from alawael.services.orders import OrderStatus
 from tests.support.graphql import make_user
@@ -191,3 +192,38 @@ async def test_both_protocols_get_one_encoding_with_their_own_ids(
         assert payloads[1] == payloads[0]
         assert payloads[2] == payloads[0]
         assert len(encodes) == 1  # one encoding for the three sockets
+
+
+ONE_ORDER = "subscription ($id: ID) { orderUpdated(orderId: $id) { id status } }"
+
+
+async def test_variables_split_groups_and_a_filtered_leader_holds_nobody_up(
+    resources: Resources,
+) -> None:
+    alice = await make_user(resources, Role.CUSTOMER)
+    staff = [await make_user(resources, Role.STAFF) for _ in range(4)]
+    pid = await product(resources)
+    first, second = await place(resources, alice, pid), await place(resources, alice, pid)
+    on_first = [
+        Sub(resources, ONE_ORDER, actor, {"id": to_global_id("Order", first)})
+        for actor in staff[:2]
+    ]
+    on_second = [
+        Sub(resources, ONE_ORDER, actor, {"id": to_global_id("Order", second)})
+        for actor in staff[2:]
+    ]
+    await listening(resources, "orders", 4)
+
+    # Each group's leader skips the other group's event: its followers must not wait on
+    # it, and the two groups never share a render.
+    await orders.update_order_status(resources, staff[0], second, OrderStatus.CONFIRMED)
+    await orders.update_order_status(resources, staff[0], first, OrderStatus.CONFIRMED)
+    a, b = [_payload(await sub.next()) for sub in on_first]
+    c, d = [_payload(await sub.next()) for sub in on_second]
+    assert a is b
+    assert c is d
+    assert a["orderUpdated"]["id"] == to_global_id("Order", first)
+    assert c["orderUpdated"]["id"] == to_global_id("Order", second)
+    for sub in (*on_first, *on_second):
+        await sub.nothing()
+        await sub.close()
