@@ -17,13 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.errors import PyMongoError
 
-from alawael.auth.permissions import Actor, Role
+from alawael.auth.permissions import Actor
 from alawael.auth.sessions import session_checks
+from alawael.infra.db import Document
 from alawael.infra.fanout import Delivery
 from alawael.infra.resources import Resources
 from alawael.loaders.base import DocumentByIdLoader
@@ -102,27 +104,39 @@ class _Refresh:
         task.add_done_callback(_refreshing.discard)
 
     async def run(self) -> None:
-        checks = session_checks(self.res)
-        users, sessions = UserStatusByIdLoader(self.res.db), SessionByIdLoader(self.res.db)
-        actors = list(self.actors.values())
+        # Straight batch reads, no DataLoader: one future and coroutine per key would cost
+        # more CPU than the re-check itself, right when the next event is being delivered.
+        actors = [a for a in self.actors.values() if a.session_id is not None]
+        uids = [_oid(a.user_id) for a in actors]
+        sids = [_oid(a.session_id or "") for a in actors]
         try:
-            results = await asyncio.gather(
-                *(_check(self.res, a, users, sessions, remember=False) for a in actors)
+            users, sessions = await asyncio.gather(
+                _read(UserStatusByIdLoader(self.res.db), uids),
+                _read(SessionByIdLoader(self.res.db), sids),
             )
         except PyMongoError as exc:
             log.warning("background session re-check failed: %s", exc)
             return  # the answers expire as they would have; the next event re-checks
+        checks = session_checks(self.res)
         ttl = self.res.settings.session_check_ttl_seconds
-        for actor, allowed in zip(actors, results, strict=True):
-            sid = actor.session_id
-            if sid is None:
-                continue
-            if not allowed:
-                checks.forget(sid)  # the next event re-checks and ends the subscription
-            elif checks.seconds_left(sid) > 0:
+        now = datetime.now(UTC)
+        for actor, uid, sid in zip(actors, uids, sids, strict=True):
+            user = users.get(uid) if uid is not None else None
+            session = sessions.get(sid) if sid is not None else None
+            key = actor.session_id or ""
+            if not _verdict(actor, uid, user, session, now):
+                checks.forget(key)  # the next event re-checks and ends the subscription
+            elif checks.seconds_left(key) > 0:
                 # Renewed only if still remembered: a revocation in this worker while we
                 # read (`forget`) must not be undone by an answer read before it.
-                checks.put(sid, actor.user_id, actor.role, ttl)
+                checks.put(key, actor.user_id, actor.role, ttl)
+
+
+async def _read(loader: DocumentByIdLoader, ids: list[ObjectId | None]) -> dict[ObjectId, Any]:
+    keys = sorted({i for i in ids if i is not None})
+    chunks = [keys[i : i + MAX_BATCH] for i in range(0, len(keys), MAX_BATCH)]
+    found = await asyncio.gather(*(loader.batch_load_fn(chunk) for chunk in chunks))
+    return {doc["_id"]: doc for docs in found for doc in docs if doc is not None}
 
 
 _refreshing: set[asyncio.Task[None]] = set()
@@ -133,29 +147,37 @@ async def _check(
     actor: Actor,
     users: UserStatusByIdLoader,
     sessions: SessionByIdLoader,
-    *,
-    remember: bool = True,
 ) -> bool:
-    """The database's answer (and, when positive and `remember`, remembered for the TTL)."""
+    """The database's answer (remembered for the TTL when positive)."""
     uid = _oid(actor.user_id)
-    if uid is None:
+    user = await users.load(uid) if uid is not None else None
+    sid = _oid(actor.session_id) if actor.session_id is not None else None
+    session = await sessions.load(sid) if sid is not None and user is not None else None
+    if not _verdict(actor, uid, user, session, datetime.now(UTC)):
         return False
-    user = await users.load(uid)
-    if user is None or not user.get("active", True) or user.get("role") != actor.role.value:
+    if actor.session_id is not None:
+        ttl = res.settings.session_check_ttl_seconds
+        session_checks(res).put(actor.session_id, actor.user_id, actor.role, ttl)
+    return True
+
+
+def _verdict(
+    actor: Actor,
+    uid: ObjectId | None,
+    user: Document | None,
+    session: Document | None,
+    now: datetime,
+) -> bool:
+    if uid is None or user is None or not user.get("active", True):
+        return False
+    if user.get("role") != actor.role.value:
         return False
     if actor.session_id is None:
         # Actors without a session exist only in-process (tests, CLI); the user check is all.
         return True
-    sid = _oid(actor.session_id)
-    session = await sessions.load(sid) if sid is not None else None
-    if (
+    return not (
         session is None
         or session.get("revoked")
         or session.get("userId") != uid
-        or session["expireAt"] <= datetime.now(UTC)
-    ):
-        return False
-    if remember:
-        ttl = res.settings.session_check_ttl_seconds
-        session_checks(res).put(actor.session_id, actor.user_id, Role(user["role"]), ttl)
-    return True
+        or session["expireAt"] <= now
+    )
