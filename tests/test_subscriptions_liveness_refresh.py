@@ -1,5 +1,5 @@
 """Session checks of subscribers renewed in the background (alawael.realtime.liveness):
-an answer in the second half of its life is re-read after the event, so a steady flow of
+an answer late in its life is re-read after the event, so a steady flow of
 events never waits for 1,000 sessions; it is never trusted past SESSION_CHECK_TTL_SECONDS,
 and a re-read that finds the session revoked drops it at once."""
 
@@ -39,8 +39,9 @@ async def _staff_with_session(res: Resources) -> tuple[Actor, ObjectId]:
 async def test_an_aging_answer_is_renewed_after_the_event(res: Resources) -> None:
     staff, sid = await _staff_with_session(res)
     checks = session_checks(res)
-    # Just past half its life (and lasting longer than any wait below).
-    checks.put(str(sid), staff.user_id, Role.STAFF, TTL / 2 - 1)
+    # Late in its life, past any session's renewal point (and lasting longer than any
+    # wait below).
+    checks.put(str(sid), staff.user_id, Role.STAFF, TTL / 4 - 1)
     sub = Sub(res, QUERY, staff)
     await listening(res, "orders", 1)
 
@@ -57,7 +58,7 @@ async def test_an_aging_answer_is_renewed_after_the_event(res: Resources) -> Non
 async def test_a_revocation_found_by_the_renewal_ends_the_subscription(res: Resources) -> None:
     staff, sid = await _staff_with_session(res)
     checks = session_checks(res)
-    checks.put(str(sid), staff.user_id, Role.STAFF, TTL / 2 - 1)
+    checks.put(str(sid), staff.user_id, Role.STAFF, TTL / 4 - 1)
     sub = Sub(res, QUERY, staff)
     await listening(res, "orders", 1)
     # Revoked by another worker: this worker's remembered answer is not forgotten by it.

@@ -6,8 +6,8 @@ sessions and users through loaders shared by that event, so 1,000 subscribers co
 queries, not 2,000 round-trips. Positive answers go into (and come from) the same per-worker
 cache the HTTP path uses, so a revocation is noticed here as soon as there.
 
-An answer in the second half of its life is still used, and re-read in the background after
-the event (`_Refresh`): under a steady flow of events the answers are renewed before they
+An answer late in its life (`_due`) is still used, and re-read in the background after the
+event (`_Refresh`): under a steady flow of events the answers are renewed before they
 expire, so no event waits for the whole batch. The bound is unchanged: no answer is used
 past SESSION_CHECK_TTL_SECONDS, and a re-read that finds the session gone drops it at once.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,7 +64,9 @@ async def still_allowed(res: Resources, actor: Actor, delivery: Delivery | None)
     if actor.session_id is not None:
         cached = checks.get(actor.session_id, actor.user_id)
         if cached is not None:
-            if delivery is not None and _due(res, checks.seconds_left(actor.session_id)):
+            if delivery is not None and _due(
+                res, actor.session_id, checks.seconds_left(actor.session_id)
+            ):
                 delivery.shared("liveness.refresh", lambda: _Refresh(res)).add(actor)
             return cached == actor.role
     if delivery is not None:
@@ -74,12 +77,16 @@ async def still_allowed(res: Resources, actor: Actor, delivery: Delivery | None)
     return await _check(res, actor, users, sessions)
 
 
-def _due(res: Resources, seconds_left: float) -> bool:
-    # In the second half of its life: re-checked now, in the background, so that under a
-    # steady flow of events the answer is renewed before it expires and no event has to
-    # wait for 1,000 sessions to be re-read. The bound is unchanged: an answer is never
-    # used past SESSION_CHECK_TTL_SECONDS; a refresh that fails drops it instead.
-    return seconds_left < res.settings.session_check_ttl_seconds / 2
+def _due(res: Resources, sid: str, seconds_left: float) -> bool:
+    # Late in its life: re-checked now, in the background, so that under a steady flow of
+    # events the answer is renewed before it expires and no event has to wait for 1,000
+    # sessions to be re-read. Each session renews at its own point between 1/2 and 3/4 of
+    # the TTL (a hash of its id), so answers first given together spread their renewals
+    # over several events instead of one batch of 1,000. The bound is unchanged: an answer
+    # is never used past SESSION_CHECK_TTL_SECONDS; a re-check that fails drops it.
+    ttl = res.settings.session_check_ttl_seconds
+    phase = (zlib.crc32(sid.encode()) % 1024) / 1024
+    return seconds_left < ttl * (0.25 + 0.25 * phase)
 
 
 class _Refresh:
