@@ -11,7 +11,7 @@ from graphql import parse
 
 from alawael.auth.permissions import Role
 from alawael.context import Resources
-from alawael.realtime import shared_render
+from alawael.realtime import render_purity, shared_render
 from alawael.schema.build import exported_schema
 from alawael.schema.node import to_global_id
 from alawael.services import orders
@@ -126,8 +126,8 @@ async def test_a_selection_that_depends_on_who_asks_is_rendered_per_subscriber(
 ) -> None:
     schema = exported_schema()._schema
     operation = parse(UPDATED_WHO_ASKS).definitions[0]
-    assert not shared_render.shareable(schema, operation, ())  # type: ignore[arg-type]
-    assert shared_render.shareable(schema, parse(UPDATED).definitions[0], ())  # type: ignore[arg-type]
+    assert not render_purity.shareable(schema, operation, ())  # type: ignore[arg-type]
+    assert render_purity.shareable(schema, parse(UPDATED).definitions[0], ())  # type: ignore[arg-type]
 
     alice = await make_user(resources, Role.CUSTOMER)
     staff = [await make_user(resources, Role.STAFF) for _ in range(2)]

@@ -19,16 +19,14 @@ payload 1,000 times. Here:
    of a `next`/`data` message: the payload is encoded once per render and only the
    operation id is spliced in per socket.
 
-Only selections whose every field is known to depend on nothing but its parent value and
-the render scope are shared (`shareable`): plain data fields, the introspection meta
-fields, and the resolver fields listed in `SCOPE_PURE_RESOLVERS`. A selection reaching any
-other resolver (say `customer { notifications }`, which depends on *who* asks) is rendered
-per subscriber, exactly as before. When in doubt: not shared.
+Only selections whose every field depends on nothing but its parent value and the render
+scope are shared (alawael.realtime.render_purity); the others, and results with errors, are
+rendered per subscriber exactly as before. The first subscriber of a group renders, the
+others wait for it (alawael.realtime.render_gate).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -39,39 +37,16 @@ import orjson
 from graphql import (
     ExecutionResult,
     FragmentDefinitionNode,
-    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    TypeInfo,
-    TypeInfoVisitor,
-    Visitor,
     print_ast,
-    visit,
 )
-from graphql.language import FieldNode
 from graphql.pyutils import AwaitableOrValue
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from alawael.infra.fanout import Delivery
-
-# Resolver fields whose value depends only on the parent object and the render scope
-# (feed scope + role): a new entry needs that argument made in review, next to its rule.
-SCOPE_PURE_RESOLVERS = frozenset(
-    {
-        # Loads the order's customer by id; who may see the order was decided by the feed.
-        "Order.customer",
-        # Loads the product by id (archived ones too, for everybody).
-        "OrderItem.product",
-        # `orders.may_see_editor`: staff (a role) see it; a customer only their own change,
-        # and customers never share a scope with anybody else.
-        "StatusChange.by",
-        # Staff (a role) see any user's orders; a customer gets their own (scope of one).
-        "User.orders",
-    }
-)
-
-# Permission classes that depend on the role alone (which is part of the render scope).
-_ROLE_PERMISSIONS = ("Has_", "IsAuthenticated")
+from alawael.realtime.render_gate import Gate
+from alawael.realtime.render_purity import shareable
 
 
 @dataclass(slots=True)
@@ -89,50 +64,6 @@ class RenderShare:
     def group(self) -> Hashable | None:
         """Subscribers of one group get the very same frame payload for every event."""
         return (self.scope, self.render_key) if self.render_key is not None else None
-
-
-# How long followers wait for a leader that neither rendered nor gave up (it cannot
-# happen by design; the bound keeps a bug from stalling a whole group).
-GATE_TIMEOUT_SECONDS = 1.0
-
-
-class Gate:
-    """One event, one group: the first subscriber (the leader) renders; the others wait
-    here and then find every shared step done, so they run through without suspending.
-
-    Without it all 1,000 subscribers are woken together, reach the scope's re-read before
-    it finished, wait, wake, reach the shared execution before it finished, wait and wake
-    again: three rounds of 1,000 task switches per event instead of one. Purely an
-    ordering hint: whatever happens, followers still run the normal path."""
-
-    __slots__ = ("_event", "_timer")
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-        self._timer = asyncio.get_running_loop().call_later(GATE_TIMEOUT_SECONDS, self.open)
-
-    def open(self) -> None:
-        self._timer.cancel()
-        self._event.set()
-
-    async def wait(self) -> None:
-        await self._event.wait()
-
-
-async def lead_or_follow(delivery: Delivery, group: Hashable) -> Gate | None:
-    """The group's gate if this subscriber leads the event's render; None for a follower,
-    once the leader is done (or gave up)."""
-    created: list[Gate] = []
-
-    def new_gate() -> Gate:
-        created.append(Gate())
-        return created[0]
-
-    gate = delivery.shared(("gate", group), new_gate)
-    if created:
-        return gate
-    await gate.wait()
-    return None
 
 
 class Rendered:
@@ -176,56 +107,6 @@ def subscribed_render_key() -> Hashable | None:
 # Set by `follow()` while the subscriber's value travels through execution and onto its
 # socket (all in the subscriber's task); None everywhere else.
 SHARED_RENDER: ContextVar[RenderShare | None] = ContextVar("shared_render", default=None)
-
-
-def _field_is_pure(parent: Any, field_def: Any, name: str) -> bool:
-    if name.startswith("__"):
-        return True  # __typename: the type, nothing else
-    if field_def is None:
-        return False
-    definition = field_def.extensions.get("strawberry-definition")
-    if definition is None:
-        return False
-    permissions = getattr(definition, "permission_classes", None) or ()
-    if any(not p.__name__.startswith(_ROLE_PERMISSIONS) for p in permissions):
-        return False
-    if definition.base_resolver is None:
-        return True
-    return f"{parent.name}.{name}" in SCOPE_PURE_RESOLVERS
-
-
-class _PurityCheck(Visitor):
-    def __init__(self, type_info: TypeInfo, schema: GraphQLSchema) -> None:
-        super().__init__()
-        self.type_info = type_info
-        self.root = schema.subscription_type
-        self.pure = True
-
-    def enter_field(self, node: FieldNode, *_: Any) -> None:
-        parent = self.type_info.get_parent_type()
-        if parent is None or parent is self.root:
-            # The subscription field itself: the feed opted in by marking its values.
-            return
-        if not _field_is_pure(parent, self.type_info.get_field_def(), node.name.value):
-            self.pure = False
-
-
-@lru_cache(maxsize=512)
-def shareable(
-    schema: GraphQLSchema,
-    operation: OperationDefinitionNode,
-    fragments: tuple[FragmentDefinitionNode, ...],
-) -> bool:
-    """May subscribers in one render scope share this selection's result? (see module doc)"""
-    if operation.operation is not OperationType.SUBSCRIPTION:
-        return False
-    for node in (operation, *fragments):
-        type_info = TypeInfo(schema)
-        check = _PurityCheck(type_info, schema)
-        visit(node, TypeInfoVisitor(type_info, check))
-        if not check.pure:
-            return False
-    return True
 
 
 @lru_cache(maxsize=512)

@@ -31,12 +31,8 @@ from alawael.infra.fanout import Delivery, SlowConsumer
 from alawael.infra.realtime_metrics import SUBSCRIPTIONS_ACTIVE
 from alawael.infra.resources import Resources
 from alawael.realtime.liveness import still_allowed
-from alawael.realtime.shared_render import (
-    SHARED_RENDER,
-    RenderShare,
-    lead_or_follow,
-    subscribed_render_key,
-)
+from alawael.realtime.render_gate import lead_or_follow
+from alawael.realtime.shared_render import SHARED_RENDER, RenderShare, subscribed_render_key
 from alawael.shared.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
 
 if TYPE_CHECKING:
@@ -178,7 +174,7 @@ async def follow(
                     await close_socket(ws, *SESSION_ENDED_CLOSE)
                     await _park_until_cancelled()
                     return
-                # Shared renders: the group's leader renders first (alawael.realtime.shared_render).
+                # Shared renders: the group's leader renders first (alawael.realtime.render_gate).
                 gate = await lead_or_follow(delivery, group) if group is not None else None
                 try:
                     value = await _render_safely(render, ectx, delivery, name)
