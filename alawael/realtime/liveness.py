@@ -200,10 +200,15 @@ class _Refresh:
 
 
 async def _read(loader: DocumentByIdLoader, ids: list[ObjectId | None]) -> dict[ObjectId, Any]:
+    """The loader's documents by id, in concurrent chunks; `to_list` rather than iterating
+    the cursor: one await per chunk instead of one per document."""
+    collection = loader.db[loader.collection]
     keys = list(dict.fromkeys(i for i in ids if i is not None))  # unique, no sort needed
     chunks = [keys[i : i + MAX_BATCH] for i in range(0, len(keys), MAX_BATCH)]
-    found = await asyncio.gather(*(loader.batch_load_fn(chunk) for chunk in chunks))
-    return {doc["_id"]: doc for docs in found for doc in docs if doc is not None}
+    found = await asyncio.gather(
+        *(collection.find({"_id": {"$in": c}}, loader.projection).to_list(None) for c in chunks)
+    )
+    return {doc["_id"]: doc for docs in found for doc in docs}
 
 
 _background: set[asyncio.Task[None]] = set()
