@@ -141,11 +141,20 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def _fanout(fan: dict[str, Any]) -> str:
-    return (
+    line = (
         f"fan-out to {fan['subscribers']} subscribers: p50 {fan['p50_ms']:.1f} ms, "
+        f"p95 {fan.get('p95_ms', float('nan')):.1f} ms, "
         f"p99 {fan['p99_ms']:.1f} ms, max {fan['max_ms']:.1f} ms, last subscriber (median) "
         f"{fan['last_subscriber_p50_ms']:.1f} ms"
     )
+    if "cpu_ms_per_event_p50" in fan:
+        line += (
+            f", cpu/event (median) {fan['cpu_ms_per_event_p50']:.1f} ms; after the first event "
+            f"p50 {fan['warm_p50_ms']:.1f} ms, p95 {fan['warm_p95_ms']:.1f} ms, "
+            f"p99 {fan['warm_p99_ms']:.1f} ms (first event, sessions re-read: "
+            f"{fan['first_event_ms']:.1f} ms)"
+        )
+    return line
 
 
 def markdown(report: dict[str, Any], png_name: str) -> str:

@@ -180,6 +180,11 @@ class SessionChecks:
             return None
         return entry[2]
 
+    def seconds_left(self, sid: str) -> float:
+        """How long the remembered answer for `sid` stays trusted (0 when none)."""
+        entry = self._entries.get(sid)
+        return max(0.0, entry[0] - time.monotonic()) if entry is not None else 0.0
+
     def put(self, sid: str, user_id: str, role: Role, ttl: float) -> None:
         if ttl <= 0:
             return

@@ -66,6 +66,10 @@ class Delivery:
             task = asyncio.ensure_future(compute())
             task.add_done_callback(_retrieve)
             self._memo[key] = task
+        elif task.done():
+            # The common case for all but the first subscribers of a scope: no shield, no
+            # extra future and callback per subscriber.
+            return task.result()  # type: ignore[no-any-return]
         return await asyncio.shield(task)
 
 

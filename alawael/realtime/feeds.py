@@ -17,7 +17,7 @@ from bson import ObjectId
 from alawael.context import Context
 from alawael.infra.db import Document
 from alawael.infra.fanout import Delivery
-from alawael.realtime.stream import follow, memo_by_scope
+from alawael.realtime.stream import follow, memo_by_scope, scope_of
 from alawael.records.flags import FlagRecord
 from alawael.records.notifications import NotificationRecord
 from alawael.records.orders import OrderRecord
@@ -66,7 +66,8 @@ async def order_feed(
         value: T | None = await memo_by_scope(delivery, "order", actor, load)
         return value
 
-    async for value in follow(ctx, [orders.ORDERS_CHANNEL], render, name="orders"):
+    share = scope_of(actor)
+    async for value in follow(ctx, [orders.ORDERS_CHANNEL], render, name="orders", share=share):
         yield value
 
 
@@ -106,7 +107,7 @@ async def stock_feed(
         value: T | None = await delivery.memo(("product", scope), load)
         return value
 
-    async for value in follow(ctx, [products.STOCK_CHANNEL], render, name="stock"):
+    async for value in follow(ctx, [products.STOCK_CHANNEL], render, name="stock", share=scope):
         yield value
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pymongo.errors import PyMongoError
@@ -31,6 +31,8 @@ from alawael.infra.fanout import Delivery, SlowConsumer
 from alawael.infra.realtime_metrics import SUBSCRIPTIONS_ACTIVE
 from alawael.infra.resources import Resources
 from alawael.realtime.liveness import still_allowed
+from alawael.realtime.render_gate import lead_or_follow
+from alawael.realtime.shared_render import SHARED_RENDER, RenderShare, subscribed_render_key
 from alawael.shared.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
 
 if TYPE_CHECKING:
@@ -107,11 +109,15 @@ async def follow(
     initial: Initial[T] | None = None,
     coalesce_seconds: float = 0.0,
     name: str = "subscription",
+    share: Hashable | None = None,
 ) -> AsyncGenerator[T, None]:
     """Yield `render(...)` for each event on `channels` that this subscriber may see.
 
     `initial` (optional) is yielded first, on subscribe. With `coalesce_seconds`, bursts are
     folded: at most one render per window, for the latest event of the burst.
+    `share` (optional): the feed's visibility scope when every subscriber in it gets the
+    same value per event; their selections are then executed and encoded once
+    (alawael.realtime.shared_render).
     """
     res = ctx.resources
     user = ctx.user
@@ -125,6 +131,11 @@ async def follow(
     try:
         async with res.events.listen(channels, on_overflow=on_overflow) as sub:
             last_emit = float("-inf")
+            # Who shares this subscriber's renders: known from the executor at subscribe
+            # time, and (re)learned from every shared render.
+            key = subscribed_render_key() if share is not None else None
+            role = user.role if user is not None else None
+            group: Hashable | None = ((name, share, role), key) if key is not None else None
             if initial is not None:
                 value = await initial(ctx.fresh())
                 if value is not None:
@@ -163,14 +174,28 @@ async def follow(
                     await close_socket(ws, *SESSION_ENDED_CLOSE)
                     await _park_until_cancelled()
                     return
-                value = await _render_safely(render, ectx, delivery, name)
-                if value is None:
-                    OPERATION_LOADERS.set(None)
-                    continue
-                last_emit = loop.time()
-                yield value
+                # Shared renders: the group's leader renders first (alawael.realtime.render_gate).
+                gate = await lead_or_follow(delivery, group) if group is not None else None
+                try:
+                    value = await _render_safely(render, ectx, delivery, name)
+                    if value is None:
+                        OPERATION_LOADERS.set(None)
+                        continue
+                    last_emit = loop.time()
+                    if share is not None:
+                        marked = RenderShare(delivery, (name, share, role), gate)
+                        SHARED_RENDER.set(marked)
+                        yield value
+                        group = marked.group()
+                    else:
+                        yield value
+                finally:
+                    if gate is not None:
+                        gate.open()
+                SHARED_RENDER.set(None)
                 OPERATION_LOADERS.set(None)
     finally:
+        SHARED_RENDER.set(None)
         OPERATION_LOADERS.set(None)
         SUBSCRIPTIONS_ACTIVE.dec()
 

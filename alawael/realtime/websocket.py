@@ -35,6 +35,7 @@ from alawael.auth.current import token_from_connection_params
 from alawael.context import OPERATION_LOADERS, Context
 from alawael.infra import metrics
 from alawael.infra.tasks import stop_task
+from alawael.realtime.shared_render import shared_frame
 from alawael.realtime.socket_guard import SessionEnded, SocketGuard, status_of
 from alawael.shared.errors import AppError, BadUserInput
 
@@ -62,8 +63,13 @@ def operation_kind(query: str | None, operation_name: str | None) -> str | None:
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
     async def send_json(self, message: Any) -> None:
+        # A subscription event shared by a visibility scope arrives with its payload
+        # already encoded once for all its sockets (alawael.realtime.shared_render).
+        text = shared_frame(message)
+        if text is None:
+            text = orjson.dumps(message).decode()
         try:
-            await self.ws.send_text(orjson.dumps(message).decode())
+            await self.ws.send_text(text)
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 

@@ -14,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from alawael.config import Settings
+from alawael.realtime.shared_render import SharedRenderExecutor
 from alawael.schema.errors import ShapeErrors, is_unexpected, request_id_of
 from alawael.schema.root import Mutation, Query, Subscription
 from alawael.schema.scalars import SCALAR_MAP
@@ -56,6 +57,8 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        # Subscription events rendered once per visibility scope (alawael.realtime.shared_render).
+        execution_context_class=SharedRenderExecutor,
         config=StrawberryConfig(
             disable_field_suggestions=production,
             scalar_map=SCALAR_MAP,

@@ -26,6 +26,9 @@ def _unauthenticated(permission: BasePermission, info: Info) -> bool:
 class IsAuthenticated(BasePermission):
     message = "Authentication required."
     error_extensions = {"code": "UNAUTHENTICATED"}
+    # The answer is the same for every user of a role: subscription renders may be shared
+    # by a role (alawael.realtime.render_purity).
+    depends_on_role_only = True
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         if info.context.user is None:
@@ -45,6 +48,7 @@ def HasPermission(permission: Permission) -> type[BasePermission]:
     class _Has(BasePermission):
         message = f"Missing permission: {permission.value}"
         error_extensions = {"code": "FORBIDDEN", "permission": permission.value}
+        depends_on_role_only = True  # see IsAuthenticated
 
         def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
             user = info.context.user

@@ -1,0 +1,229 @@
+"""Subscription events rendered once per visibility scope (alawael.realtime.shared_render):
+who shares a render, who gets their own, and what goes on the wire for both protocols."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from graphql import parse
+
+from alawael.auth.permissions import Role
+from alawael.context import Resources
+from alawael.realtime import render_purity, shared_render
+from alawael.schema.build import exported_schema
+from alawael.schema.node import to_global_id
+from alawael.services import orders
+from alawael.services.orders import OrderStatus
+from tests.support.graphql import make_user
+from tests.support.schema_subscriptions import Sub, listening, place, product
+from tests.support.subscriptions import (
+    LEGACY,
+    TRANSPORT,
+    open_ws,
+    placed,
+    recv,
+    running_app,
+    subscribe,
+    subscribers,
+    token_for,
+)
+
+UPDATED = """
+subscription {
+  orderUpdated {
+    id status total customer { email }
+    statusHistory { status by { email } }
+    items { quantity product { sku } }
+  }
+}
+"""
+# Same subscription, another selection: must never be served the render above.
+UPDATED_SHORT = "subscription { orderUpdated { id number } }"
+# `notifications` depends on *who* asks (their own only), not just on the role.
+UPDATED_WHO_ASKS = """
+subscription { orderUpdated { id customer { notifications { edges { node { id } } } } } }
+"""
+
+
+def _payload(result: Any) -> dict[str, Any]:
+    assert result is not None
+    assert not result.errors, result.errors
+    data: dict[str, Any] = result.data
+    return data
+
+
+async def test_same_scope_shares_one_render(resources: Resources) -> None:
+    alice = await make_user(resources, Role.CUSTOMER)
+    staff = [await make_user(resources, Role.STAFF) for _ in range(3)]
+    oid = await place(resources, alice, await product(resources))
+    subs = [Sub(resources, UPDATED, actor) for actor in staff]
+    await listening(resources, "orders", len(subs))
+
+    await orders.update_order_status(resources, staff[0], oid, OrderStatus.CONFIRMED)
+    first, *others = [_payload(await sub.next()) for sub in subs]
+    assert first["orderUpdated"]["status"] == "CONFIRMED"
+    for data in others:
+        # The very same object: one execution for the scope, not one per subscriber.
+        assert data is first
+    for sub in subs:
+        await sub.close()
+
+
+async def test_each_scope_sees_what_it_may_and_nothing_else(resources: Resources) -> None:
+    alice = await make_user(resources, Role.CUSTOMER, email="alice-shared@example.com")
+    bob = await make_user(resources, Role.CUSTOMER)
+    staff = await make_user(resources, Role.STAFF)
+    manager = await make_user(resources, Role.MANAGER)
+    oid = await place(resources, alice, await product(resources))
+    subs = {
+        "alice": Sub(resources, UPDATED, alice),
+        "alice2": Sub(resources, UPDATED, alice),  # a second tab: alice's own scope
+        "bob": Sub(resources, UPDATED, bob),
+        "staff": Sub(resources, UPDATED, staff),
+        "manager": Sub(resources, UPDATED, manager),
+    }
+    await listening(resources, "orders", len(subs))
+
+    await orders.update_order_status(resources, manager, oid, OrderStatus.CONFIRMED)
+    got = {who: _payload(await subs[who].next()) for who in ("alice", "alice2", "staff", "manager")}
+    await subs["bob"].nothing()
+
+    # Everybody allowed sees the order; only alice's own tabs share her render.
+    assert got["alice2"] is got["alice"]
+    assert got["staff"] is not got["alice"]
+    assert got["manager"] is not got["staff"]
+    for data in got.values():
+        assert data["orderUpdated"]["customer"]["email"] == "alice-shared@example.com"
+    # Who changed the status: staff see the manager, the customer does not (and the
+    # staff render never leaks into hers).
+    assert got["alice"]["orderUpdated"]["statusHistory"][-1]["by"] is None
+    assert got["staff"]["orderUpdated"]["statusHistory"][-1]["by"] is not None
+    assert got["manager"]["orderUpdated"]["statusHistory"][-1]["by"] is not None
+    for sub in subs.values():
+        await sub.close()
+
+
+async def test_a_different_selection_gets_its_own_render(resources: Resources) -> None:
+    alice = await make_user(resources, Role.CUSTOMER)
+    staff = [await make_user(resources, Role.STAFF) for _ in range(2)]
+    oid = await place(resources, alice, await product(resources))
+    full, short = Sub(resources, UPDATED, staff[0]), Sub(resources, UPDATED_SHORT, staff[1])
+    await listening(resources, "orders", 2)
+
+    await orders.update_order_status(resources, staff[0], oid, OrderStatus.CONFIRMED)
+    full_data, short_data = _payload(await full.next()), _payload(await short.next())
+    assert set(short_data["orderUpdated"]) == {"id", "number"}
+    assert "statusHistory" in full_data["orderUpdated"]
+    assert full_data["orderUpdated"]["id"] == short_data["orderUpdated"]["id"]
+    await full.close()
+    await short.close()
+
+
+async def test_a_selection_that_depends_on_who_asks_is_rendered_per_subscriber(
+    resources: Resources,
+) -> None:
+    schema = exported_schema()._schema
+    operation = parse(UPDATED_WHO_ASKS).definitions[0]
+    assert not render_purity.shareable(schema, operation, ())  # type: ignore[arg-type]
+    assert render_purity.shareable(schema, parse(UPDATED).definitions[0], ())  # type: ignore[arg-type]
+
+    alice = await make_user(resources, Role.CUSTOMER)
+    staff = [await make_user(resources, Role.STAFF) for _ in range(2)]
+    oid = await place(resources, alice, await product(resources))
+    subs = [Sub(resources, UPDATED_WHO_ASKS, actor) for actor in staff]
+    await listening(resources, "orders", 2)
+
+    await orders.update_order_status(resources, staff[0], oid, OrderStatus.CONFIRMED)
+    results = [await sub.next() for sub in subs]
+    # Each staff member asked for alice's notifications: FORBIDDEN for both, each from
+    # their own execution.
+    assert results[0].data is not results[1].data
+    for result in results:
+        assert result.errors[0].extensions["code"] == "FORBIDDEN"
+    for sub in subs:
+        await sub.close()
+
+
+@pytest.fixture
+def encodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the payloads actually encoded by shared renders (not served from one)."""
+    encoded: list[int] = []
+    original = shared_render.Rendered.payload_text
+
+    def counting(self: shared_render.Rendered, extensions: Any) -> str | None:
+        if self._payload is None:
+            encoded.append(id(self))
+        return original(self, extensions)
+
+    monkeypatch.setattr(shared_render.Rendered, "payload_text", counting)
+    return encoded
+
+
+async def test_both_protocols_get_one_encoding_with_their_own_ids(
+    mongo_uri: str, encodes: list[int]
+) -> None:
+    query = "subscription { orderPlaced { id number status total } }"
+    async with running_app(mongo_uri) as (url, res):
+        sockets = []
+        for op_id, protocol in (("t1", TRANSPORT), ("t2", TRANSPORT), ("l1", LEGACY)):
+            token, _ = await token_for(res, Role.STAFF)
+            ws = await open_ws(url, token, protocol)
+            assert (await recv(ws))["type"] == "connection_ack"
+            if protocol == TRANSPORT:
+                await subscribe(ws, query, op_id)
+            else:
+                await ws.send(
+                    json.dumps({"id": op_id, "type": "start", "payload": {"query": query}})
+                )
+            sockets.append((op_id, protocol, ws))
+        await subscribers(res, "orders", len(sockets))
+
+        await placed(res)
+        payloads = []
+        for op_id, protocol, ws in sockets:
+            message = await recv(ws, skip=("ping", "ka"))
+            assert message["id"] == op_id
+            assert message["type"] == ("next" if protocol == TRANSPORT else "data")
+            payloads.append(message["payload"])
+            await ws.close()
+        assert payloads[0]["data"]["orderPlaced"]["status"] == "PENDING"
+        assert payloads[1] == payloads[0]
+        assert payloads[2] == payloads[0]
+        assert len(encodes) == 1  # one encoding for the three sockets
+
+
+ONE_ORDER = "subscription ($id: ID) { orderUpdated(orderId: $id) { id status } }"
+
+
+async def test_variables_split_groups_and_a_filtered_leader_holds_nobody_up(
+    resources: Resources,
+) -> None:
+    alice = await make_user(resources, Role.CUSTOMER)
+    staff = [await make_user(resources, Role.STAFF) for _ in range(4)]
+    pid = await product(resources)
+    first, second = await place(resources, alice, pid), await place(resources, alice, pid)
+    on_first = [
+        Sub(resources, ONE_ORDER, actor, {"id": to_global_id("Order", first)})
+        for actor in staff[:2]
+    ]
+    on_second = [
+        Sub(resources, ONE_ORDER, actor, {"id": to_global_id("Order", second)})
+        for actor in staff[2:]
+    ]
+    await listening(resources, "orders", 4)
+
+    # Each group's leader skips the other group's event: its followers must not wait on
+    # it, and the two groups never share a render.
+    await orders.update_order_status(resources, staff[0], second, OrderStatus.CONFIRMED)
+    await orders.update_order_status(resources, staff[0], first, OrderStatus.CONFIRMED)
+    a, b = [_payload(await sub.next()) for sub in on_first]
+    c, d = [_payload(await sub.next()) for sub in on_second]
+    assert a is b
+    assert c is d
+    assert a["orderUpdated"]["id"] == to_global_id("Order", first)
+    assert c["orderUpdated"]["id"] == to_global_id("Order", second)
+    for sub in (*on_first, *on_second):
+        await sub.nothing()
+        await sub.close()
