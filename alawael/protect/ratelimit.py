@@ -59,6 +59,9 @@ GRAPHQL_PATH = "/graphql"
 _LOG_EVERY = 30.0
 _STORAGE_ERRORS: tuple[type[BaseException], ...] = (*REDIS_ERRORS, StorageError)
 STRATEGY = "sliding-window-counter"
+# Set on the scope by a middleware in front that already charged this request (the cached
+# answer's pipelined check, alawael.schema.cached_answer): its Decision, or None (fail open).
+CHARGED = "alawael.rate_decision"
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,10 +214,13 @@ class RateLimitMiddleware:
         if limiter is None:
             await self.app(scope, receive, send)
             return
-        ip = client_ip(scope, self.settings)
-        user = user_key(scope, self.settings)
-        buckets = [("user", user) if user else ("ip", ip)]  # as operations.rate_buckets
-        decision = await limiter.check(buckets)
+        if CHARGED in scope:  # charged once already, in the same round trip as a cache read
+            decision = scope[CHARGED]
+        else:
+            ip = client_ip(scope, self.settings)
+            user = user_key(scope, self.settings)
+            buckets = [("user", user) if user else ("ip", ip)]  # as operations.rate_buckets
+            decision = await limiter.check(buckets)
         if decision is None:
             await self.app(scope, receive, send)
             return
