@@ -8,9 +8,11 @@ static ceiling route) on one seeded embedded database and a real Redis:
   cold   CACHE_ENABLED=false   ceiling, dashboard, productBySku, products first:20
   warm   CACHE_ENABLED=true OPERATION_CACHE=false   resolver cache only, the same reads
   opcache  + OPERATION_CACHE=true (whole-result cache, the default), the same reads
+  opcache-rl  the same with rate limits on (a budget that never runs out): hits pay the charge
   naive  no DataLoaders        dashboard (one find_one per relation; BENCH_NAIVE_LOADERS=1)
   write  CACHE_ENABLED=true    placeOrder at 16 connections (last: it grows the data)
-then subscription fan-out (bench.fanout, 1,000 subscribers) in this process. The server is
+then the per-hit CPU of an operation-cache hit measured in-process (bench.hit_cpu), then
+subscription fan-out (bench.fanout, 1,000 subscribers) in this process. The server is
 pinned to core 0, the database and the load generator to core 1. Prints one table and
 writes bench/results/<timestamp>.json. Numbers are printed, never asserted.
 """
@@ -36,6 +38,13 @@ from bench import dashboard as q
 from bench import infra, load
 
 RESULTS = Path(__file__).resolve().parent / "results"
+OPCACHE = {"CACHE_ENABLED": "true", "OPERATION_CACHE": "true"}
+# Rate limits on, but never refusing: what a hit costs with its charge included.
+UNLIMITED = {
+    "RATE_LIMIT_ENABLED": "true",
+    "RATE_LIMIT_DEFAULT": "1000000000/minute",
+    "RATE_LIMIT_USER": "1000000000/minute",
+}
 
 
 def _check(server: infra.Server, target: load.Target) -> bytes:
@@ -155,7 +164,7 @@ def print_table(report: dict[str, Any]) -> None:
     )
     print(head)
     print("-" * len(head))
-    for run_name in ("cold", "warm", "opcache", "naive", "write"):
+    for run_name in ("cold", "warm", "opcache", "opcache-rl", "naive", "write"):
         run = report["runs"].get(run_name)
         if not run:
             continue
@@ -167,6 +176,13 @@ def print_table(report: dict[str, Any]) -> None:
         for label, r in run["scenarios"].items():
             print(_row(f"[{run_name}] {label}", r, ceiling))
         print(f"{'[' + run_name + '] worker RSS after run':<34} {run['rss_mb']:9.1f} MB")
+    hit = report.get("hit_cpu")
+    if hit:
+        print(
+            f"{'operation-cache hit, in-process':<34} cpu {hit['identity_ms']:.3f} ms/hit "
+            f"(gzip {hit['gzip_ms']:.3f} ms), bare ASGI app {hit['bare_ms']:.3f} ms, "
+            f"{hit['body_bytes']} B, rate limits on"
+        )
     fan = report.get("fanout")
     if fan:
         label = f"fan-out {fan['subscribers']} subscribers"
@@ -199,7 +215,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument(
-        "--only", choices=["cold", "warm", "opcache", "naive", "write"], action="append"
+        "--only",
+        choices=["cold", "warm", "opcache", "opcache-rl", "naive", "write", "hit-cpu"],
+        action="append",
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -240,6 +258,7 @@ def main() -> int:
                 ("cold", {"CACHE_ENABLED": "false"}, reads),
                 ("warm", {"CACHE_ENABLED": "true", "OPERATION_CACHE": "false"}, reads),
                 ("opcache", {"CACHE_ENABLED": "true", "OPERATION_CACHE": "true"}, reads),
+                ("opcache-rl", {**OPCACHE, **UNLIMITED}, reads),
                 (
                     "naive",
                     {"CACHE_ENABLED": "false", "BENCH_NAIVE_LOADERS": "1"},
@@ -261,6 +280,11 @@ def main() -> int:
                 print(f"server run: {name}")
                 results, rss = server_run(name, env, extra, scenarios, workdir, args, static_file)
                 report["runs"][name] = {"env": extra, "scenarios": results, "rss_mb": round(rss, 1)}
+            if not args.only or "hit-cpu" in args.only:
+                from bench import hit_cpu
+
+                print("operation-cache hit CPU, in-process")
+                report["hit_cpu"] = hit_cpu.measure(env, q.body(q.DASHBOARD), auth)
             if not args.skip_fanout:
                 print(f"fan-out: {args.subscribers} subscribers, {args.events} events")
                 report["fanout"] = {

@@ -113,18 +113,6 @@ class RedisCache:
         """Whether a read may use Redis now (not broken, no bump of ours still pending)."""
         return self.available and not self._pending_bumps
 
-    def queue_lookup(self, pipe: Any, name: str, key: Sequence[Any], scopes: Sequence[str]) -> None:
-        """Queue the one-round-trip lookup of `get_or_compute` on a caller's pipeline (reply:
-        [value key, raw value or None]) by EVALSHA, so it shares a round trip with other
-        commands. A NOSCRIPT reply: `load_scripts`, and read around the cache this once."""
-        gens = [GEN_PREFIX + s for s in scopes]
-        pipe.evalsha(self._lookup.sha, len(gens), *gens, value_prefix(name, key))
-
-    async def load_scripts(self, *extra: Any) -> None:
-        """Load the lookup script (and any other registered script given) into Redis."""
-        for script in (self._lookup, *extra):
-            await self.redis.script_load(script.script)
-
     def hit(self, name: str) -> None:
         self.stats.record(name, "hit")
 

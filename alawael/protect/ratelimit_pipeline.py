@@ -1,71 +1,56 @@
-"""One rate-limit charge queued on a Redis pipeline, so it shares a round trip with other reads.
+"""A rate-limit charge that can run inside another Redis script, so a cached answer costs
+one round trip in all (alawael.schema.cached_answer).
 
-`RateLimiter.check` costs two round trips per bucket (the `limits` library's "acquire" script,
-then its "window" script for the headers). A cached GraphQL answer needs one more (the cache
-lookup), and at ~1,000 hits/s each redis-py round trip is a visible share of the CPU per hit.
-`queue_charge` puts both rate-limit scripts on the caller's pipeline (the library's own
-registered scripts, keys and key prefix, so the counters are the same ones every other check
-reads), and `decide` turns their replies into the same `Decision` `RateLimiter.check` gives.
+`RateLimiter.check` costs two round trips per bucket (the `limits` library's "acquire"
+script, then its "window" script for the headers), and each costs ~0.1 ms of CPU in
+redis-py: most of a cache hit's budget. This module hands out the library's OWN two scripts
+(`ACQUIRE`, `WINDOW`: its sources, run on its keys with its key prefix, so the counters are
+the very ones every other check reads) and the keys and arguments for one charge; `decide`
+turns their two replies into the `Decision` `RateLimiter.check` would have made.
 
-Only the Redis storage can be pipelined; `pipelinable` says whether this limiter's is.
+Only the Redis storage can take part; `combinable` says whether this limiter's is.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limits.aio.storage import RedisStorage
+from limits.aio.storage.redis.bridge import RedisBridge
 
 from alawael.protect.ratelimit import Decision, RateLimiter
 
-if TYPE_CHECKING:
-    from redis.asyncio.client import Pipeline
-
-SCRIPTS_PER_CHARGE = 2  # acquire, then the window read
+ACQUIRE: str = RedisBridge.SCRIPT_ACQUIRE_SLIDING_WINDOW.decode()  # KEYS: previous, current
+WINDOW: str = RedisBridge.SCRIPT_SLIDING_WINDOW.decode()  # ARGV: limit, expiry, amount|expiry
 
 
-def pipelinable(limiter: RateLimiter) -> bool:
-    return isinstance(limiter.storage, RedisStorage) and limiter.storage.bridge is not None
+def combinable(limiter: RateLimiter) -> bool:
+    return isinstance(limiter.storage, RedisStorage)
 
 
-def _keys(limiter: RateLimiter, bucket: str, key: str) -> list[str]:
+def charge_args(limiter: RateLimiter, bucket: str, key: str) -> tuple[list[str], list[int]]:
+    """(the two window keys, [limit, expiry, amount]) of one hit on (bucket, key), exactly
+    as `SlidingWindowCounterRateLimiter.hit(item, bucket, key)` builds them."""
     storage = limiter.storage
     assert isinstance(storage, RedisStorage)
     item = limiter.items[bucket]
-    base = item.key_for(bucket, key)  # what `strategy.hit(item, bucket, key)` uses
+    base = item.key_for(bucket, key)
     bridge = storage.bridge
-    return [
+    keys = [
         bridge.prefixed_key(storage._previous_window_key(base)),
         bridge.prefixed_key(storage._current_window_key(base)),
     ]
+    return keys, [item.amount, item.get_expiry(), 1]
 
 
-def scripts(limiter: RateLimiter) -> list[Any]:
-    """The library's scripts `queue_charge` runs by hash (for loading after a NOSCRIPT)."""
-    storage = limiter.storage
-    assert isinstance(storage, RedisStorage)
-    bridge: Any = storage.bridge  # the redis-py bridge: its scripts are redis-py Scripts
-    return [bridge.lua_acquire_sliding_window, bridge.lua_sliding_window]
-
-
-def queue_charge(limiter: RateLimiter, pipe: Pipeline, bucket: str, key: str) -> None:
-    """Queue one hit on (bucket, key) and the window read after it (SCRIPTS_PER_CHARGE
-    replies, in that order). By EVALSHA, not through redis-py's Script objects: on a
-    pipeline those add a SCRIPT EXISTS round trip to every execute."""
+def decide(limiter: RateLimiter, bucket: str, acquired: Any, window: Any) -> Decision:
+    """The Decision from ACQUIRE's and WINDOW's replies, computed as the library's
+    `SlidingWindowCounterRateLimiter.get_window_stats` does (limits 5.x) and as
+    `RateLimiter.check` turns that into headers."""
     item = limiter.items[bucket]
-    keys = _keys(limiter, bucket, key)
-    acquire, window = scripts(limiter)
-    pipe.evalsha(acquire.sha, 2, *keys, item.amount, item.get_expiry(), 1)
-    pipe.evalsha(window.sha, 2, *keys, item.get_expiry())
-
-
-def decide(limiter: RateLimiter, bucket: str, replies: list[Any]) -> Decision:
-    """The Decision from the two replies `queue_charge` queued, computed as the library's
-    `SlidingWindowCounterRateLimiter.get_window_stats` does (limits 5.x)."""
-    item = limiter.items[bucket]
-    allowed = bool(replies[0])
-    window = replies[1] or [0, 0, 0, 0]
+    allowed = bool(acquired)
+    window = window or [0, 0, 0, 0]
     previous_count = int(window[0] or 0)
     previous_expires_in = max(0.0, float(window[1] or 0)) / 1000
     current_count = int(window[2] or 0)
@@ -82,8 +67,7 @@ def decide(limiter: RateLimiter, bucket: str, replies: list[Any]) -> Decision:
             current_reset_in = current_expires_in % expiry
         reset_in = min(previous_reset_in, current_reset_in)
     # As RateLimiter.check: never "retry now" at a window boundary.
-    reset = max(1, math.ceil(reset_in))
-    decision = Decision(allowed, item.amount, remaining, reset, bucket)
+    decision = Decision(allowed, item.amount, remaining, max(1, math.ceil(reset_in)), bucket)
     if not allowed:
         from alawael.infra.metrics import RATE_LIMITED
 

@@ -28,24 +28,21 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from redis.exceptions import NoScriptError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alawael.auth.current import authenticate_request
 from alawael.config import Settings
-from alawael.infra.cache import load_value
+from alawael.infra.cache_copies import LocalCopies
 from alawael.infra.cache_redis import REDIS_ERRORS, RedisCache
 from alawael.infra.http import client_ip
 from alawael.protect.ratelimit import CHARGED, GRAPHQL_PATH, send_refusal
-from alawael.protect.ratelimit_pipeline import (
-    decide,
-    pipelinable,
-    queue_charge,
-    scripts,
-)
+from alawael.protect.ratelimit_pipeline import charge_args, combinable, decide
+from alawael.schema.cached_answer_script import AnswerScript
 from alawael.schema.operation_cache import CACHE_NAME, SCOPES, cacheable, key_parts, visibility
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from alawael.infra.resources import Resources
     from alawael.protect.ratelimit import RateLimiter
 
@@ -55,6 +52,24 @@ _GRAPHQL_RESPONSE = b"application/graphql-response+json"
 _MEDIA_GRAPHQL = b"application/graphql-response+json; charset=utf-8"
 _MEDIA_JSON = b"application/json"
 _FIELDS = frozenset({"query", "operationName", "variables", "extensions"})
+_TOOLS = "cached_answer_tools"
+
+
+class Tools:
+    """Per worker: the local copies of stored answers and the registered script."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.copies = LocalCopies()
+        self.script = AnswerScript(redis)
+
+
+def answer_tools(resources: Resources) -> Tools:
+    tools = resources.extras.get(_TOOLS)
+    if tools is None:
+        assert resources.redis is not None
+        tools = resources.extras[_TOOLS] = Tools(resources.redis)
+    assert isinstance(tools, Tools)
+    return tools
 
 
 class Operation:
@@ -159,7 +174,7 @@ class CachedAnswerMiddleware:
         limiter: RateLimiter | None = None
         if self.settings.rate_limit_enabled:
             limiter = getattr(scope["app"].state, "rate_limiter", None)
-            if limiter is not None and not pipelinable(limiter):
+            if limiter is not None and not combinable(limiter):
                 return False
         user, auth_error = await authenticate_request(resources, token)
         if auth_error is not None:
@@ -168,43 +183,32 @@ class CachedAnswerMiddleware:
             scope.setdefault("state", {})["user_id"] = user.user_id  # the access log
         visible_to = visibility(user.user_id, user.role.value) if user else visibility(None, None)
         parts = key_parts(visible_to, operation.name, operation.query, operation.variables)
-        assert resources.redis is not None
-        pipe = resources.redis.pipeline(transaction=False)
+        tools = answer_tools(resources)
+        charge = None
         bucket = ""
         if limiter is not None:
             # As RateLimitMiddleware: a validly signed token spends its user's budget.
             bucket, key = (
                 ("user", user.user_id) if user else ("ip", client_ip(scope, self.settings))
             )
-            queue_charge(limiter, pipe, bucket, key)
-        cache.queue_lookup(pipe, CACHE_NAME, parts, SCOPES)
+            charge = charge_args(limiter, bucket, key)
+        lookup_keys, lookup_args, lookup = tools.copies.prepare(CACHE_NAME, parts, SCOPES)
         try:
-            replies = await pipe.execute(raise_on_error=False)
+            acquired, window, found = await tools.script.run(charge, (lookup_keys, lookup_args))
         except REDIS_ERRORS as exc:
             cache.record_failure(CACHE_NAME, exc)
-            return False  # the rate limiter and the cache each go their own way
-        charge, lookup = replies[:-1], replies[-1]
-        if any(isinstance(r, NoScriptError) for r in replies):
-            # Redis restarted (or its scripts were flushed): load them for the next request.
-            await cache.load_scripts(*(scripts(limiter) if limiter is not None else ()))
+            return False  # the rate limiter and the view each go their own way
         decision = None
-        if limiter is not None and not any(isinstance(r, Exception) for r in charge):
-            decision = decide(limiter, bucket, charge)
+        if limiter is not None:
+            decision = decide(limiter, bucket, acquired, window)
             scope[CHARGED] = decision  # charged: the rate limiter must not charge again
             if not decision.allowed:
                 await send_refusal(send, decision, graphql=True, scope=scope)
                 return True
-        elif limiter is not None:
-            return False  # not charged: the rate limiter charges as usual
-        if isinstance(lookup, Exception):
-            if not isinstance(lookup, NoScriptError):
-                log.warning("cached-answer lookup failed: %s", lookup)
-            return False
-        raw = lookup[1]
-        if raw is None:
+        stored = lookup.result(found)
+        if stored is None:
             return False  # a miss: the view computes and stores it
         cache.hit(CACHE_NAME)
-        stored = load_value(raw)
         answer: bytes = stored["body"]
         headers = [
             (b"content-type", _MEDIA_GRAPHQL if _GRAPHQL_RESPONSE in accept else _MEDIA_JSON)
