@@ -3,7 +3,8 @@
 Composed from the scripts the rate limiter and the cache themselves run (each body wrapped
 in a Lua function whose KEYS and ARGV parameters shadow the globals), so their semantics
 and keys cannot drift from the ordinary paths'. One EVALSHA instead of a pipeline of three:
-redis-py's pipeline machinery costs more CPU than the commands (~0.15 vs ~0.08 ms).
+redis-py's pipeline machinery costs more CPU than the commands (~0.15 vs ~0.08 ms), and
+concurrent hits' EVALSHAs share one round trip (alawael.infra.script_batches).
 
 KEYS: [previous window, current window] (when charging), then the cache's generation keys.
 ARGV: [2 or 0 (charging or not), limit, expiry, amount, window expiry, value prefix, held key].
@@ -17,6 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from alawael.infra.cache_copies import LOOKUP
+from alawael.infra.script_batches import ScriptBatches
 from alawael.protect.ratelimit_pipeline import ACQUIRE, WINDOW
 
 SOURCE = f"""
@@ -40,8 +42,8 @@ return {{ok and 1 or 0, window(limited, {{ARGV[5]}}), found}}
 
 class AnswerScript:
     def __init__(self, redis: Redis) -> None:
-        # redis-py's Script: EVALSHA, and on NOSCRIPT (a restarted Redis) loads and retries.
-        self._script = redis.register_script(SOURCE)
+        # Calls in the same event-loop turn share one round trip (alawael.infra.script_batches).
+        self.batches = ScriptBatches(redis, SOURCE)
 
     async def run(
         self,
@@ -57,7 +59,7 @@ class AnswerScript:
             (window_keys, (limit, expiry, amount)) = charge
             keys = [*window_keys, *lookup_keys]
             args = [2, limit, expiry, amount, expiry, *lookup_args]
-        acquired, window, found = await self._script(keys=keys, args=args)
+        acquired, window, found = await self.batches.call(keys, args)
         if charge is None:
             return None, None, found
         return acquired, window, found
