@@ -110,9 +110,12 @@ def cacheable_operation(body: bytes, settings: Settings) -> Operation | None:
 def _headers(scope: Scope) -> tuple[str | None, bytes, bytes, bytes]:
     """(bearer token, accept, accept-encoding, content-type) in one pass over the headers."""
     token: str | None = None
+    seen_authorization = False
     accept = encoding = ctype = b""
     for name, value in scope["headers"]:
-        if name == b"authorization":
+        if name == b"authorization" and not seen_authorization:
+            # The first one, as the view and the rate limiter read it.
+            seen_authorization = True
             scheme, _, rest = value.decode("latin-1").partition(" ")
             token = rest.strip() if scheme.lower() == "bearer" and rest.strip() else None
         elif name == b"accept":
