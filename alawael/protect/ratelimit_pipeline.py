@@ -1,12 +1,14 @@
-"""A rate-limit charge that can run inside another Redis script, so a cached answer costs
-one round trip in all (alawael.schema.cached_answer).
+"""A rate-limit charge in one Redis script, alone or inside another script.
 
-`RateLimiter.check` costs two round trips per bucket (the `limits` library's "acquire"
-script, then its "window" script for the headers), and each costs ~0.1 ms of CPU in
-redis-py: most of a cache hit's budget. This module hands out the library's OWN two scripts
-(`ACQUIRE`, `WINDOW`: its sources, run on its keys with its key prefix, so the counters are
-the very ones every other check reads) and the keys and arguments for one charge; `decide`
-turns their two replies into the `Decision` `RateLimiter.check` would have made.
+`limits`' sliding-window counter costs two round trips per charge (its "acquire" script,
+then its "window" script for the headers), and each costs ~0.1 ms of CPU in redis-py. This
+module runs the library's OWN two scripts (`ACQUIRE`, `WINDOW`: its sources, on its keys with
+its key prefix, so the counters are the very ones the library reads) as one:
+- `CHARGE` + `charge_once`: what `RateLimiter.check` does per bucket with Redis, one round
+  trip, shared with concurrent charges (alawael.infra.script_batches);
+- `charge_args` + `decide`: the keys and arguments for a caller composing its own script
+  (the cached answer's charge-and-lookup, alawael.schema.cached_answer_script), and the
+  `Decision` from the two replies, computed as the library computes its window stats.
 
 Only the Redis storage can take part; `combinable` says whether this limiter's is.
 """
@@ -14,15 +16,41 @@ Only the Redis storage can take part; `combinable` says whether this limiter's i
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limits.aio.storage import RedisStorage
 from limits.aio.storage.redis.bridge import RedisBridge
 
-from alawael.protect.ratelimit import Decision, RateLimiter
+from alawael.infra.script_batches import ScriptBatches
+
+if TYPE_CHECKING:
+    from alawael.protect.ratelimit import Decision, RateLimiter
 
 ACQUIRE: str = RedisBridge.SCRIPT_ACQUIRE_SLIDING_WINDOW.decode()  # KEYS: previous, current
 WINDOW: str = RedisBridge.SCRIPT_SLIDING_WINDOW.decode()  # ARGV: limit, expiry, amount|expiry
+
+
+# One charge in one script: the acquire, then the window read for the headers.
+CHARGE = f"""
+local function acquire(KEYS, ARGV)
+{ACQUIRE}
+end
+local function window(KEYS, ARGV)
+{WINDOW}
+end
+local ok = acquire(KEYS, ARGV)
+return {{ok and 1 or 0, window(KEYS, {{ARGV[2]}})}}
+"""
+
+
+async def charge_once(
+    limiter: RateLimiter, batches: ScriptBatches, bucket: str, key: str
+) -> Decision:
+    """One hit on (bucket, key) in one round trip (shared with concurrent ones): what
+    `strategy.hit` then `strategy.get_window_stats` did in two."""
+    keys, args = charge_args(limiter, bucket, key)
+    acquired, window = await batches.call(keys, args)
+    return decide(limiter, bucket, acquired, window)
 
 
 def combinable(limiter: RateLimiter) -> bool:
@@ -67,9 +95,7 @@ def decide(limiter: RateLimiter, bucket: str, acquired: Any, window: Any) -> Dec
             current_reset_in = current_expires_in % expiry
         reset_in = min(previous_reset_in, current_reset_in)
     # As RateLimiter.check: never "retry now" at a window boundary.
-    decision = Decision(allowed, item.amount, remaining, max(1, math.ceil(reset_in)), bucket)
-    if not allowed:
-        from alawael.infra.metrics import RATE_LIMITED
+    from alawael.protect.ratelimit import Decision
 
-        RATE_LIMITED.labels(bucket=bucket).inc()
+    decision = Decision(allowed, item.amount, remaining, max(1, math.ceil(reset_in)), bucket)
     return decision

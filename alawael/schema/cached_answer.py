@@ -35,6 +35,7 @@ from alawael.config import Settings
 from alawael.infra.cache_copies import LocalCopies
 from alawael.infra.cache_redis import REDIS_ERRORS, RedisCache
 from alawael.infra.http import client_ip
+from alawael.infra.metrics import RATE_LIMITED
 from alawael.protect.ratelimit import CHARGED, GRAPHQL_PATH, send_refusal
 from alawael.protect.ratelimit_pipeline import charge_args, combinable, decide
 from alawael.schema.cached_answer_script import AnswerScript
@@ -206,6 +207,7 @@ class CachedAnswerMiddleware:
             decision = decide(limiter, bucket, acquired, window)
             scope[CHARGED] = decision  # charged: the rate limiter must not charge again
             if not decision.allowed:
+                RATE_LIMITED.labels(bucket=decision.bucket).inc()  # as RateLimiter.check
                 await send_refusal(send, decision, graphql=True, scope=scope)
                 return True
         stored = lookup.result(found)
