@@ -48,6 +48,7 @@ from alawael.rest.errors import EXCEPTION_HANDLERS
 from alawael.rest.routes import routes as rest_routes
 from alawael.schema.app import ERPGraphQL
 from alawael.schema.build import build_schema
+from alawael.schema.cached_answer import CachedAnswerMiddleware
 from alawael.services.search_backfill import backfill_search_keys
 from alawael.services.users.bootstrap import admin_bootstrap
 
@@ -262,6 +263,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ],
             max_age=600,
         ),
+        # Operation-cache hits as stored bytes, rate limit and lookup in one Redis round trip
+        # (alawael.schema.cached_answer); everything else goes on with the body replayed.
+        Middleware(CachedAnswerMiddleware, settings=settings),
         # Inside CORS, so a browser can read a 429 and its headers.
         Middleware(RateLimitMiddleware, settings=settings),
         # Level 6 (zlib's default) instead of Starlette's 9: half the CPU on a 44 KB dashboard

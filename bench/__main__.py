@@ -8,11 +8,13 @@ static ceiling route) on one seeded embedded database and a real Redis:
   cold   CACHE_ENABLED=false   ceiling, dashboard, productBySku, products first:20
   warm   CACHE_ENABLED=true OPERATION_CACHE=false   resolver cache only, the same reads
   opcache  + OPERATION_CACHE=true (whole-result cache, the default), the same reads
+  opcache-rl  the same with rate limits on (a budget that never runs out): hits pay the charge
   naive  no DataLoaders        dashboard (one find_one per relation; BENCH_NAIVE_LOADERS=1)
   apollo the Apollo Server 5 peer (bench/peers/apollo, Node): dashboard, productBySku,
          products first:20 on the same database (skipped, with the reason, without node/npm)
   write  CACHE_ENABLED=true    placeOrder at 16 connections (last: it grows the data)
-then subscription fan-out (bench.fanout, 1,000 subscribers) in this process. The server is
+then the per-hit CPU of an operation-cache hit measured in-process (bench.hit_cpu), then
+subscription fan-out (bench.fanout, 1,000 subscribers) in this process. The server is
 pinned to core 0, the database and the load generator to core 1. Prints one table (bench.report:
 each scenario beside the Apollo peer and the bare route) and writes bench/results/<timestamp>
 .md, .png and .json, plus latest.md / latest.png. Numbers are printed, never asserted.
@@ -40,6 +42,13 @@ from bench import dashboard as q
 
 # Either server: both have url, pid and snapshot() ({"cpu": seconds, "mongo": commands}).
 AnyServer = infra.Server | apollo.ApolloPeer
+OPCACHE = {"CACHE_ENABLED": "true", "OPERATION_CACHE": "true"}
+# Rate limits on, but never refusing: what a hit costs with its charge included.
+UNLIMITED = {
+    "RATE_LIMIT_ENABLED": "true",
+    "RATE_LIMIT_DEFAULT": "1000000000/minute",
+    "RATE_LIMIT_USER": "1000000000/minute",
+}
 
 
 def _check(server: AnyServer, target: load.Target) -> bytes:
@@ -226,7 +235,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument(
-        "--only", choices=["cold", "warm", "opcache", "naive", "apollo", "write"], action="append"
+        "--only",
+        choices=["cold", "warm", "opcache", "opcache-rl", "naive", "apollo", "write", "hit-cpu"],
+        action="append",
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -268,6 +279,7 @@ def main() -> int:
                 ("cold", {"CACHE_ENABLED": "false"}, reads),
                 ("warm", {"CACHE_ENABLED": "true", "OPERATION_CACHE": "false"}, reads),
                 ("opcache", {"CACHE_ENABLED": "true", "OPERATION_CACHE": "true"}, reads),
+                ("opcache-rl", {**OPCACHE, **UNLIMITED}, reads),
                 (
                     "naive",
                     {"CACHE_ENABLED": "false", "BENCH_NAIVE_LOADERS": "1"},
@@ -306,6 +318,11 @@ def main() -> int:
                     "scenarios": measured,
                     "rss_mb": round(rss, 1),
                 }
+            if not args.only or "hit-cpu" in args.only:
+                from bench import hit_cpu
+
+                print("operation-cache hit CPU, in-process")
+                summary["hit_cpu"] = hit_cpu.measure(env, q.body(q.DASHBOARD), auth)
             if not args.skip_fanout:
                 print(f"fan-out: {args.subscribers} subscribers, {args.events} events")
                 try:

@@ -16,11 +16,12 @@ from bench import results
 
 CEILING = "http ceiling (static)"
 # Server runs in table order; the write run and the ceiling are shown apart.
-RUNS = ("cold", "warm", "opcache", "naive", "apollo")
+RUNS = ("cold", "warm", "opcache", "opcache-rl", "naive", "apollo")
 RUN_LABELS = {
     "cold": "alawael, caches off",
     "warm": "alawael, resolver cache",
     "opcache": "alawael, operation cache (default)",
+    "opcache-rl": "alawael, operation cache, rate limits on",
     "naive": "alawael, no DataLoaders",
     "apollo": "Apollo Server 5 peer (no auth)",
     "write": "alawael, default",
@@ -104,6 +105,13 @@ def notes(report: dict[str, Any]) -> list[str]:
         f"scenario; load average before {_loads(report['load_average'])}, after "
         f"{_loads(report.get('load_average_after'))}.",
     ]
+    hit = report.get("hit_cpu")
+    if hit:
+        out.append(
+            f"Operation-cache hit measured in-process (bench/hit_cpu.py, rate limits on): "
+            f"{hit['identity_ms']:.3f} ms CPU per hit (gzip {hit['gzip_ms']:.3f} ms), a bare "
+            f"ASGI app sending the same {hit['body_bytes']} bytes {hit['bare_ms']:.3f} ms."
+        )
     if report.get("fanout_error"):
         out.append(f"Fan-out failed: {report['fanout_error']}.")
     peer = report.get("peers", {}).get("apollo", {})

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from alawael.auth.permissions import Actor, Role
 from alawael.auth.sessions import check_session
+from alawael.auth.verified_tokens import VERIFIED
 from alawael.config import Settings
 from alawael.infra.resources import Resources
 from alawael.shared.errors import Unauthenticated
@@ -82,6 +83,17 @@ def issue_access_token(
 def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
     """The verified claims; raises Unauthenticated for anything short of a valid token."""
     keys = keys_for(settings)
+    # Verified before by this worker under the same keys and rules, and not expired yet.
+    rules = (
+        id(keys),
+        keys.algorithm,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        settings.jwt_leeway_seconds,
+    )
+    known = VERIFIED.get(token, rules)
+    if known is not None:
+        return known
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -98,6 +110,7 @@ def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
         raise Unauthenticated(INVALID_TOKEN) from exc
     if not isinstance(claims.get("sid"), str) or claims.get("role") not in Role.__members__:
         raise Unauthenticated(INVALID_TOKEN)
+    VERIFIED.put(token, rules, claims, settings.jwt_leeway_seconds, keys)
     return claims
 
 

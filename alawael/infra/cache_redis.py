@@ -108,6 +108,19 @@ class RedisCache:
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
 
+    @property
+    def readable(self) -> bool:
+        """Whether a read may use Redis now (not broken, no bump of ours still pending)."""
+        return self.available and not self._pending_bumps
+
+    def hit(self, name: str) -> None:
+        self.stats.record(name, "hit")
+
+    def record_failure(self, name: str, exc: BaseException) -> None:
+        """A pipelined read failed: trip the breaker as a failed lookup would."""
+        self.stats.record(name, "error")
+        self._failed(exc, "lookup")
+
     def _failed(self, exc: BaseException, what: str) -> None:
         self._down_until = time.monotonic() + self.retry_seconds
         now = time.monotonic()

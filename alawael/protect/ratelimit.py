@@ -31,6 +31,7 @@ after a failure the limiter leaves Redis alone for a second instead of timing ou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -47,6 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alawael.config import Settings
 from alawael.infra.cache_redis import REDIS_ERRORS
 from alawael.infra.http import client_ip
+from alawael.infra.script_batches import ScriptBatches
 from alawael.shared.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -59,6 +61,9 @@ GRAPHQL_PATH = "/graphql"
 _LOG_EVERY = 30.0
 _STORAGE_ERRORS: tuple[type[BaseException], ...] = (*REDIS_ERRORS, StorageError)
 STRATEGY = "sliding-window-counter"
+# Set on the scope by a middleware in front that already charged this request (the cached
+# answer's pipelined check, alawael.schema.cached_answer): its Decision, or None (fail open).
+CHARGED = "alawael.rate_decision"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,13 @@ class RateLimiter:
             storage = MemoryStorage()
         self.storage = storage
         self.strategy = SlidingWindowCounterRateLimiter(storage)
+        # With Redis: each charge is one script, concurrent ones one round trip
+        # (alawael.protect.ratelimit_pipeline) instead of the library's two per charge.
+        self._batches: ScriptBatches | None = None
+        if isinstance(storage, RedisStorage) and redis is not None:
+            from alawael.protect.ratelimit_pipeline import CHARGE
+
+            self._batches = ScriptBatches(redis, CHARGE)
         self.items: dict[str, RateLimitItem] = {
             "ip": parse(settings.rate_limit_default),
             "user": parse(settings.rate_limit_user),
@@ -114,14 +126,17 @@ class RateLimiter:
             return self._no_storage()
         decisions: list[Decision] = []
         try:
-            for bucket, key in buckets:
-                item = self.items[bucket]
-                allowed = await self.strategy.hit(item, bucket, key)
-                stats = await self.strategy.get_window_stats(item, bucket, key)
-                # The sliding-window counter's reset time can fall on "now" at a window
-                # boundary; 0 would tell a client to retry at once, so 1 s at least.
-                reset = max(1, math.ceil(stats.reset_time - time.time()))
-                decisions.append(Decision(allowed, item.amount, stats.remaining, reset, bucket))
+            if self._batches is not None:
+                decisions = await self._charge_in_one_script(self._batches, buckets)
+            else:
+                for bucket, key in buckets:
+                    item = self.items[bucket]
+                    allowed = await self.strategy.hit(item, bucket, key)
+                    stats = await self.strategy.get_window_stats(item, bucket, key)
+                    # The sliding-window counter's reset time can fall on "now" at a window
+                    # boundary; 0 would tell a client to retry at once, so 1 s at least.
+                    reset = max(1, math.ceil(stats.reset_time - time.time()))
+                    decisions.append(Decision(allowed, item.amount, stats.remaining, reset, bucket))
         except _STORAGE_ERRORS as exc:
             self._down_until = time.monotonic() + self.retry_seconds
             now = time.monotonic()
@@ -137,6 +152,14 @@ class RateLimiter:
             RATE_LIMITED.labels(bucket=decision.bucket).inc()
             return decision
         return min(decisions, key=lambda d: (d.remaining, -d.reset_after))
+
+    async def _charge_in_one_script(
+        self, batches: ScriptBatches, buckets: list[tuple[str, str]]
+    ) -> list[Decision]:
+        from alawael.protect.ratelimit_pipeline import charge_once
+
+        charges = (charge_once(self, batches, bucket, key) for bucket, key in buckets)
+        return list(await asyncio.gather(*charges))
 
     def _no_storage(self) -> Decision | None:
         if self.settings.rate_limit_fail_open:
@@ -211,10 +234,13 @@ class RateLimitMiddleware:
         if limiter is None:
             await self.app(scope, receive, send)
             return
-        ip = client_ip(scope, self.settings)
-        user = user_key(scope, self.settings)
-        buckets = [("user", user) if user else ("ip", ip)]  # as operations.rate_buckets
-        decision = await limiter.check(buckets)
+        if CHARGED in scope:  # charged once already, in the same round trip as a cache read
+            decision = scope[CHARGED]
+        else:
+            ip = client_ip(scope, self.settings)
+            user = user_key(scope, self.settings)
+            buckets = [("user", user) if user else ("ip", ip)]  # as operations.rate_buckets
+            decision = await limiter.check(buckets)
         if decision is None:
             await self.app(scope, receive, send)
             return

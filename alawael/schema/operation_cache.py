@@ -11,11 +11,17 @@ Only documents whose root fields are all in `ROOT_FIELDS` and that touch none of
 `UNSCOPED_FIELDS` (data changed without a scope bump, e.g. notifications' read flags) are
 cached; mutations, subscriptions and results with errors never are. Authentication runs
 before this (the view builds the context first), so a revoked token is refused as usual.
+
+What is stored is the finished response body (`{"data": ...}` as orjson writes it) and its
+gzip (`encode_answer`): a hit served by `alawael.schema.cached_answer` sends those bytes as
+they are, without Strawberry, BSON decoding, JSON encoding or compression per request. A hit
+that reaches this mixin (no fast path: no Redis, GET, persisted queries) decodes the body.
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 from typing import Any
 
 import orjson
@@ -36,6 +42,31 @@ from alawael.context import Context
 ROOT_FIELDS = frozenset({"orders", "order", "products", "product", "productBySku", "categories"})
 UNSCOPED_FIELDS = frozenset({"notifications", "unreadNotificationCount", "auditTrail"})
 SCOPES = ("orders", "products", "categories", "users")
+# Not "operation" (the name of the earlier data-only format): the value shape differs.
+CACHE_NAME = "operation-body"
+# The level of the GZipMiddleware (alawael.server): stored bodies compress like live ones.
+GZIP_LEVEL = 6
+
+
+def visibility(user_id: str | None, role: str | None) -> str:
+    """What decides what the caller may see, for the key: the user and the role (see
+    `OperationCacheMixin.execute_single` for why the role too), or anonymous."""
+    return f"{user_id}:{role}" if user_id is not None else "anonymous"
+
+
+def key_parts(
+    visible_to: str, operation_name: str | None, query: str, variables: dict[str, Any] | None
+) -> list[str]:
+    """The cache key of one operation; the fast path and the mixin must build the same."""
+    encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
+    return [visible_to, operation_name or "", query, encoded]
+
+
+def encode_answer(data: Any) -> dict[str, bytes]:
+    """The stored value: the response body as the view would encode it, and its gzip
+    (computed once per fill instead of once per hit)."""
+    body = orjson.dumps({"data": data})
+    return {"body": body, "gzip": gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)}
 
 
 class _Fields(Visitor):
@@ -101,8 +132,12 @@ class OperationCacheMixin:
         # the role. With the user alone, a worker whose session check still said STAFF just
         # after a demotion computed a staff result under the new `users` generation, and the
         # demoted user was served it from the cache for the rest of its TTL.
-        user = f"{context.user.user_id}:{context.user.role.value}" if context.user else "anonymous"
-        variables = orjson.dumps(data.variables or {}, option=orjson.OPT_SORT_KEYS).decode()
+        user = (
+            visibility(context.user.user_id, context.user.role.value)
+            if context.user
+            else visibility(None, None)
+        )
+        data_out: list[Any] = []
 
         async def compute() -> Any:
             result: ExecutionResult = await super(OperationCacheMixin, self).execute_single(  # type: ignore[misc]
@@ -110,16 +145,19 @@ class OperationCacheMixin:
             )
             if result.errors or result.data is None:
                 raise _NotCached(result)
-            return result.data
+            data_out.append(result.data)  # this request answers from it, not from the bytes
+            return encode_answer(result.data)
 
         try:
             value = await context.resources.cache.get_or_compute(
-                "operation",
-                [user, data.operation_name or "", data.query, variables],
+                CACHE_NAME,
+                key_parts(user, data.operation_name, data.query, data.variables),
                 scopes=SCOPES,
                 ttl=settings.cache_ttl_seconds,
                 compute=compute,
             )
         except _NotCached as exc:
             return exc.result
-        return ExecutionResult(data=value, errors=None)
+        if data_out:
+            return ExecutionResult(data=data_out[0], errors=None)
+        return ExecutionResult(data=orjson.loads(value["body"])["data"], errors=None)

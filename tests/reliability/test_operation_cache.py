@@ -14,7 +14,7 @@ from alawael.auth.permissions import Role
 from alawael.config import Settings
 from alawael.context import Resources
 from alawael.schema.node import to_global_id
-from alawael.schema.operation_cache import cacheable
+from alawael.schema.operation_cache import CACHE_NAME, cacheable
 from alawael.server import create_app
 from tests.conftest import make_settings
 from tests.reliability.support import (
@@ -46,7 +46,7 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
 
 
 def _hits(resources: Resources) -> int:
-    return resources.cache.stats.snapshot().get("operation", {}).get("hit", 0)
+    return resources.cache.stats.snapshot().get(CACHE_NAME, {}).get("hit", 0)
 
 
 async def test_writes_are_visible_on_the_next_request(
