@@ -75,6 +75,7 @@ def test_every_ttl_index_is_expired_by_a_scheduled_job(resources: Resources) -> 
         "sessions",
         "audit_trail",
         "idempotency",
+        "account_tokens",
     }
     assert "expire_ttl" in [job.name for job in default_jobs(resources)]
 
@@ -104,6 +105,10 @@ async def test_expire_ttl_deletes_what_each_ttl_index_says_has_expired(
     await resources.db.audit_trail.insert_many(
         [{"_id": "old", "timestamp": old}, {"_id": "recent", "timestamp": NOW}]
     )
+    # Password-reset and invitation links: an expired one goes, a live one stays.
+    await resources.db.account_tokens.insert_many(
+        [{"_id": "spent-link", "expireAt": past}, {"_id": "live-link", "expireAt": future}]
+    )
     # batch_size 2: five expired sessions take three batches
     result = await expire_ttl_documents(resources, now=NOW, batch_size=2)
     assert result["deleted"] == {
@@ -111,8 +116,10 @@ async def test_expire_ttl_deletes_what_each_ttl_index_says_has_expired(
         "sessions": 5,
         "audit_trail": 1,
         "idempotency": 1,
+        "account_tokens": 1,
     }
     assert [d["_id"] async for d in resources.db.sessions.find()] == ["live"]
+    assert [d["_id"] async for d in resources.db.account_tokens.find()] == ["live-link"]
     assert [d["_id"] async for d in resources.db.idempotency.find()] == ["kept"]
     assert sorted([d["_id"] async for d in resources.db.analytics.find()]) == ["no-date", "recent"]
     assert [d["_id"] async for d in resources.db.audit_trail.find()] == ["recent"]
