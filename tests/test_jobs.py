@@ -107,7 +107,10 @@ async def test_expire_ttl_deletes_what_each_ttl_index_says_has_expired(
     )
     # Password-reset and invitation links: an expired one goes, a live one stays.
     await resources.db.account_tokens.insert_many(
-        [{"_id": "spent-link", "expireAt": past}, {"_id": "live-link", "expireAt": future}]
+        [
+            {"_id": "spent-link", "tokenHash": "a", "expireAt": past},
+            {"_id": "live-link", "tokenHash": "b", "expireAt": future},
+        ]
     )
     # batch_size 2: five expired sessions take three batches
     result = await expire_ttl_documents(resources, now=NOW, batch_size=2)
