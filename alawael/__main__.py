@@ -124,7 +124,7 @@ def _with_resources(fn: Callable[[Resources], Awaitable[int]], *, indexes: bool 
 
     async def run() -> int:
         async with open_resources(settings, cli=True) as res:
-            from alawael.infra.db import ensure_indexes
+            from alawael.infra.indexes import ensure_indexes
             from alawael.services.search_backfill import backfill_search_keys
 
             if indexes:

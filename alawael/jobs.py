@@ -31,7 +31,8 @@ from pymongo import ASCENDING
 from alawael.auth.permissions import Role
 from alawael.infra import metrics
 from alawael.infra.backup.job import scheduled_backup, scheduled_drill
-from alawael.infra.db import INDEXES, Document
+from alawael.infra.db import Document
+from alawael.infra.indexes import INDEXES
 from alawael.infra.resources import Resources
 
 log = logging.getLogger("alawael.jobs")

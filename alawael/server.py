@@ -27,15 +27,10 @@ from alawael.infra.backup.status import BackupStatus
 from alawael.infra.cache import Cache, MemoryCache, NullCache
 from alawael.infra.cache_bumps import AnnouncingCache, following_bumps
 from alawael.infra.cache_redis import RedisCache
-from alawael.infra.db import (
-    EmbeddedMongo,
-    ensure_indexes,
-    make_client,
-    running_embedded_uri,
-    scans_before_limit,
-)
+from alawael.infra.db import EmbeddedMongo, make_client, running_embedded_uri, scans_before_limit
 from alawael.infra.events import EventHub, MemoryEventHub
 from alawael.infra.events_redis import RedisEventHub
+from alawael.infra.indexes import ensure_indexes
 from alawael.infra.mail import mail_subsystem
 from alawael.infra.process_metrics import process_metrics_subsystem
 from alawael.infra.resources import Resources

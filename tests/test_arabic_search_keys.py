@@ -12,7 +12,7 @@ from bson import ObjectId
 from alawael.auth.permissions import Actor, Role
 from alawael.context import Resources
 from alawael.devtools.seed import seed_database
-from alawael.infra.db import ensure_indexes
+from alawael.infra.indexes import ensure_indexes
 from alawael.services import orders, products, search
 from alawael.services.pagination import PageArgs
 from alawael.services.search_backfill import backfill_search_keys

@@ -20,7 +20,8 @@ from alawael.context import Resources
 from alawael.infra.backup.dump import dump_database, raw_collection
 from alawael.infra.backup.layout import Manifest, iter_bson, read_metadata
 from alawael.infra.backup.restore import RestoreError, restore_backup
-from alawael.infra.db import Db, Document, ensure_indexes
+from alawael.infra.db import Db, Document
+from alawael.infra.indexes import ensure_indexes
 from tests.support.polling import eventually
 
 NOW = datetime.now(UTC)

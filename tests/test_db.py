@@ -9,13 +9,8 @@ import pytest
 from pymongo import MongoClient
 
 from alawael.context import Resources
-from alawael.infra.db import (
-    EMBEDDED_TTL_SWEEP_SECONDS,
-    INDEXES,
-    EmbeddedMongo,
-    embedded_config,
-    ensure_indexes,
-)
+from alawael.infra.db import EMBEDDED_TTL_SWEEP_SECONDS, EmbeddedMongo, embedded_config
+from alawael.infra.indexes import INDEXES, ensure_indexes
 from tests.support.polling import wait_until
 
 
@@ -54,7 +49,7 @@ async def test_indexes_are_created_idempotently(resources: Resources) -> None:
 async def test_index_marker_skips_work_until_the_index_set_changes(
     resources: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import alawael.infra.db as db_module
+    import alawael.infra.indexes as db_module
 
     await ensure_indexes(resources.db)
     await resources.db.products.drop_indexes()

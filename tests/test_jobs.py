@@ -83,7 +83,7 @@ def test_every_ttl_index_is_expired_by_a_scheduled_job(resources: Resources) -> 
 async def test_expire_ttl_deletes_what_each_ttl_index_says_has_expired(
     resources: Resources,
 ) -> None:
-    from alawael.infra.db import ensure_indexes
+    from alawael.infra.indexes import ensure_indexes
 
     await ensure_indexes(resources.db, force=True)
     past, future = NOW - timedelta(minutes=1), NOW + timedelta(minutes=1)

@@ -21,7 +21,7 @@ from alawael.devtools.seed import (
     SeedRefused,
     seed_database,
 )
-from alawael.infra.db import INDEXES
+from alawael.infra.indexes import INDEXES
 from alawael.services.orders import TRANSITIONS
 from tests.conftest import make_settings
 from tests.support.graphql import execute, make_user

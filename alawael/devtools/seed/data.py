@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from alawael.infra.db import INDEXES
+from alawael.infra.indexes import INDEXES
 
 DEMO_PASSWORD = "AlAwael-Demo-2026"
 ADMIN_EMAIL = "admin@alawael.example"

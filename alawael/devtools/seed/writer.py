@@ -23,7 +23,8 @@ from alawael.devtools.seed.data import (
     DEMO_CUSTOMER_EMAIL,
     DEMO_PASSWORD,
 )
-from alawael.infra.db import Document, ensure_indexes
+from alawael.infra.db import Document
+from alawael.infra.indexes import ensure_indexes
 from alawael.infra.resources import Resources
 from alawael.services.search import with_keys
 from alawael.shared.errors import Conflict

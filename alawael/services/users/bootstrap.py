@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 
 from pymongo.errors import PyMongoError
 
-from alawael.infra.db import INDEXES
+from alawael.infra.indexes import INDEXES
 from alawael.infra.resources import Resources
 from alawael.infra.tasks import stop_task
 from alawael.services.users.signup import AdminEmailTaken, create_admin
