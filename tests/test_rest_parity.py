@@ -53,7 +53,8 @@ async def test_stock_adjustment_over_rest(client: httpx.AsyncClient, resources: 
         await client.post(missing, json={"delta": 1, "reason": "x"}, headers=manager)
     ).status_code == 404
     stored = await resources.db.products.find_one({"_id": product.id})
-    assert stored is not None and stored["stock"] == 8
+    assert stored is not None
+    assert stored["stock"] == 8
 
 
 async def test_stock_idempotency_key_over_rest(
@@ -71,7 +72,8 @@ async def test_stock_idempotency_key_over_rest(
     assert first.json() == retry.json()
     assert retry.json()["data"]["stock"] == 9
     stored = await resources.db.products.find_one({"_id": product.id})
-    assert stored is not None and stored["stock"] == 9  # adjusted once
+    assert stored is not None
+    assert stored["stock"] == 9
     assert await _audit_count(resources, "adjustStock") == 1
 
     other = await client.post(url, json={**body, "delta": 5}, headers=keyed)
@@ -89,7 +91,8 @@ async def test_stock_idempotency_key_over_graphql(resources: Resources) -> None:
 
     first = await execute(resources, ADJUST, variables, user=manager)
     retry = await execute(resources, ADJUST, variables, user=manager)
-    assert first.errors is None and retry.errors is None
+    assert first.errors is None
+    assert retry.errors is None
     assert first.data == retry.data == {"adjustStock": {"product": {"stock": 3}, "errors": []}}
     assert await _audit_count(resources, "adjustStock") == 1
     reused = await execute(resources, ADJUST, {**variables, "delta": -1}, user=manager)
@@ -100,9 +103,11 @@ async def test_stock_idempotency_key_over_graphql(resources: Resources) -> None:
     again = await execute(resources, ADJUST, variables, user=other)
     assert again.data["adjustStock"]["product"] == {"stock": 1}
     denied = await execute(resources, ADJUST, variables, user=customer)
-    assert denied.errors and denied.errors[0].extensions["code"] == "FORBIDDEN"
+    assert denied.errors
+    assert denied.errors[0].extensions["code"] == "FORBIDDEN"
     stored = await resources.db.products.find_one({"_id": product.id})
-    assert stored is not None and stored["stock"] == 1
+    assert stored is not None
+    assert stored["stock"] == 1
 
 
 async def test_product_by_sku_and_categories(
