@@ -3,6 +3,8 @@ product by sku, categories, the unread count and read-all, and raw ObjectIds as 
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from bson import ObjectId
 
@@ -10,6 +12,7 @@ from alawael.auth.permissions import Role
 from alawael.context import Resources
 from alawael.records.notifications import NotificationType
 from alawael.schema.node import to_global_id
+from alawael.services import products
 from alawael.services.notifications import notify
 from alawael.shared.ids import from_global_id
 from tests.support.graphql import execute
@@ -236,3 +239,23 @@ async def test_raw_object_id_of_the_wrong_collection_is_a_clean_404(
     assert (await client.get(f"/api/products/{user_gid}")).status_code == 404
     # Not quite an ObjectId: malformed, a 404 in a path.
     assert (await client.get(f"/api/products/{user_raw[:-1]}z")).status_code == 404
+
+
+async def test_concurrent_retries_with_one_key_adjust_once(resources: Resources) -> None:
+    """Racing retries (a client that timed out and resent): the idempotency record commits
+    with the adjustment, so exactly one adjusts and the others get its result."""
+    manager, _ = await signed_in(resources, Role.MANAGER)
+    product, _ = await add_product(resources, stock=10)
+
+    async def adjust() -> int:
+        record = await products.adjust_stock(
+            resources, manager, product.id, -3, "picked", idempotency_key="race-1"
+        )
+        return record.stock
+
+    results = await asyncio.gather(*(adjust() for _ in range(5)))
+    assert results == [7] * 5
+    stored = await resources.db.products.find_one({"_id": product.id})
+    assert stored is not None
+    assert stored["stock"] == 7
+    assert await _audit_count(resources, "adjustStock") == 1
