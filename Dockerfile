@@ -36,7 +36,10 @@ USER app
 EXPOSE 8000
 # Only used when MONGODB_URI is unset (the embedded database keeps its files here).
 VOLUME ["/data"]
-# curl is not in the slim image: the interpreter does the probe. /healthz calls no dependency.
+# curl is not in the slim image: the interpreter does the probe. Liveness, so /healthz (no
+# dependency is called): restarting the container cannot fix a MongoDB outage, and an
+# orchestrator that replaces unhealthy containers would restart every instance at once.
+# Load balancers use /api/health (503 while MongoDB is down); Kubernetes readiness /readyz.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"]
 # uvicorn drains in-flight requests for up to 30 s on SIGTERM: give it that long

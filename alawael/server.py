@@ -30,6 +30,7 @@ from alawael.infra.cache_redis import RedisCache
 from alawael.infra.db import EmbeddedMongo, make_client, running_embedded_uri, scans_before_limit
 from alawael.infra.events import EventHub, MemoryEventHub
 from alawael.infra.events_redis import RedisEventHub
+from alawael.infra.http import GRAPHQL_PATHS
 from alawael.infra.indexes import ensure_indexes
 from alawael.infra.mail import mail_subsystem
 from alawael.infra.process_metrics import process_metrics_subsystem
@@ -227,9 +228,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         *health.routes,
         *rest_routes,  # the /api/... shim, its OpenAPI document and docs page
-        Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
     ]
+    for path in GRAPHQL_PATHS:  # /graphql, and /api/graphql for proxies that forward /api/*
+        routes += [Route(path, graphql, methods=["GET", "POST"]), WebSocketRoute(path, graphql)]
     routes.append(Route("/metrics", metrics.metrics_endpoint, methods=["GET"]))
     if settings.env.value == "test":
         from alawael.devtools import testing_routes

@@ -83,10 +83,13 @@ async def served(
 
 
 async def raw_post(
-    client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]
+    client: httpx.AsyncClient,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    path: str = "/graphql",
 ) -> tuple[httpx.Response, bytes]:
     """The response and its body exactly as sent (not decompressed)."""
-    async with client.stream("POST", "/graphql", json=body, headers=headers) as response:
+    async with client.stream("POST", path, json=body, headers=headers) as response:
         raw = b"".join([chunk async for chunk in response.aiter_raw()])
     return response, raw
 
@@ -189,3 +192,17 @@ async def test_hits_are_kept_apart_per_caller(served: Served) -> None:
         assert "data" not in anonymous.json() or not anonymous.json()["data"]
     # Round two reached the view only for the anonymous caller (an error is never cached).
     assert served.view_calls == 4 + 1
+
+
+async def test_the_api_path_gets_the_same_fast_hits(served: Served) -> None:
+    """GraphQL at /api/graphql (for deployments forwarding only /api/*) is the same app: a
+    query cached through one path is a stored-bytes hit through the other."""
+    body = {"query": PRODUCTS, "operationName": "Catalogue", "variables": {"n": 4}}
+    plain = {"Accept": "application/json", "Accept-Encoding": "identity"}
+    live, live_bytes = await raw_post(served.client, body, plain, path="/graphql")
+    assert live.status_code == 200
+    assert served.view_calls == 1
+    hit, hit_bytes = await raw_post(served.client, body, plain, path="/api/graphql")
+    assert served.view_calls == 1  # answered in front of the view
+    assert hit_bytes == live_bytes
+    assert comparable(hit) == comparable(live)

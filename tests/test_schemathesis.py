@@ -47,6 +47,9 @@ MUST_SUCCEED = {
     "GET /api/analytics/summary",
     "GET /api/feature-flags",
     "POST /api/products",
+    "GET /api/categories",
+    "GET /api/notifications/unread-count",
+    "POST /api/notifications/read-all",
 }
 
 

@@ -23,6 +23,7 @@ from alawael.auth.permissions import Actor, Role
 from alawael.auth.sessions import check_session
 from alawael.auth.verified_tokens import VERIFIED
 from alawael.config import Settings
+from alawael.infra.observability import identify_user
 from alawael.infra.resources import Resources
 from alawael.shared.errors import Unauthenticated
 
@@ -117,6 +118,11 @@ def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
 async def verify_access_token(resources: Resources, token: str) -> Actor:
     """Signature, claims, then the session and user behind them (cached for at most
     `session_check_ttl_seconds`). The role comes from the user document, so a role change
-    also takes effect within seconds."""
+    also takes effect within seconds.
+
+    Every door's token check ends here (REST, GraphQL over HTTP, each WebSocket operation),
+    so this is where Sentry learns whose request it is: the user id, nothing else."""
     claims = decode_access_token(resources.settings, token)
-    return await check_session(resources, user_id=claims["sub"], session_id=claims["sid"])
+    actor = await check_session(resources, user_id=claims["sub"], session_id=claims["sid"])
+    identify_user(actor.user_id)
+    return actor

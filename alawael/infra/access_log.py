@@ -28,10 +28,11 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alawael.infra import metrics
+from alawael.infra.http import GRAPHQL_PATHS
 
 log = logging.getLogger("alawael.access")
 
-GRAPHQL_PATH = "/graphql"
+GRAPHQL_PATH = "/graphql"  # the route label of both GraphQL paths (one metric series)
 # Probes and scrapes are not API calls: no analytics record for them.
 NOT_API = frozenset({"/healthz", "/readyz", "/health", "/api/health", "/metrics"})
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for "the client closed the connection"
@@ -116,7 +117,7 @@ class AccessLogMiddleware:
         status = 500
         chunks: list[bytes] | None = None
         seen = 0
-        if scope["path"] == GRAPHQL_PATH and scope["method"] == "POST":
+        if scope["path"] in GRAPHQL_PATHS and scope["method"] == "POST":
             chunks = []
 
         async def receive_tee() -> Message:
@@ -166,7 +167,7 @@ class AccessLogMiddleware:
         method: str = scope["method"]
         state: dict[str, Any] = scope.get("state") or {}
         operation: str | None = None
-        if scope["path"] == GRAPHQL_PATH and method in ("GET", "POST"):
+        if scope["path"] in GRAPHQL_PATHS and method in ("GET", "POST"):
             operation = graphql_operation_name(scope, body)
             metrics.GRAPHQL_LATENCY.labels(self._operation_label(operation)).observe(seconds)
             endpoint = f"graphql:{operation}"

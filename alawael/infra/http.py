@@ -17,6 +17,9 @@ from starlette.requests import HTTPConnection
 from alawael.config import Settings
 
 UNKNOWN = "unknown"
+# Where GraphQL is served (HTTP and WebSocket): /graphql, and /api/graphql for CDNs and load
+# balancers that forward only /api/* (the old deployment's). Both follow the same rules.
+GRAPHQL_PATHS = ("/graphql", "/api/graphql")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 

@@ -96,8 +96,9 @@ def _drop_graphql_view_errors(event: Any, hint: Any) -> Any:
     return event
 
 
-def init_sentry(settings: Settings) -> bool:
-    """Turn on Sentry when SENTRY_DSN is set. Returns whether it is on."""
+def init_sentry(settings: Settings, *, transport: Any = None) -> bool:
+    """Turn on Sentry when SENTRY_DSN is set. Returns whether it is on. `transport` replaces
+    the HTTP transport (tests capture the events in memory with it)."""
     if not settings.sentry_dsn:
         return False
     import sentry_sdk
@@ -128,5 +129,19 @@ def init_sentry(settings: Settings) -> bool:
             LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
         ],
         before_send=_drop_graphql_view_errors,
+        **({"transport": transport} if transport is not None else {}),
     )
     return True
+
+
+def identify_user(user_id: str) -> None:
+    """Put the caller's user id (only the id: never email, phone or name) on the current
+    Sentry scope, so an error event says whose request failed. Called wherever a token
+    becomes an actor (alawael.auth.tokens.verify_access_token), which covers REST, GraphQL
+    over HTTP and every operation on a WebSocket alike. The Starlette integration gives
+    every HTTP request and every WebSocket connection its own isolation scope, so the id
+    never leaks to another caller; without Sentry this is a no-op."""
+    import sentry_sdk
+
+    if sentry_sdk.get_client().is_active():
+        sentry_sdk.set_user({"id": user_id})

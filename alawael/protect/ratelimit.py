@@ -23,7 +23,8 @@ login/register/refreshToken call themselves (alawael.auth.throttle), so every do
 document shape pays per call.
 Health, readiness and /metrics are exempt. Every limited response carries `RateLimit-Limit`,
 `RateLimit-Remaining`, `RateLimit-Reset` (seconds) of the tightest budget; refusals add
-`Retry-After` and answer 429 (REST error shape, or a GraphQL error body on /graphql).
+`Retry-After` and answer 429 (REST error shape, or a GraphQL error body on /graphql and
+/api/graphql).
 
 Storage failures fail open by default (RATE_LIMIT_FAIL_OPEN) and closed (503) otherwise;
 after a failure the limiter leaves Redis alone for a second instead of timing out per request.
@@ -47,7 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alawael.config import Settings
 from alawael.infra.cache_redis import REDIS_ERRORS
-from alawael.infra.http import client_ip
+from alawael.infra.http import GRAPHQL_PATHS, client_ip
 from alawael.infra.script_batches import ScriptBatches
 from alawael.shared.errors import ErrorCode
 
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXEMPT_PATHS = frozenset({"/health", "/healthz", "/readyz", "/api/health", "/metrics"})
-GRAPHQL_PATH = "/graphql"
 _LOG_EVERY = 30.0
 _STORAGE_ERRORS: tuple[type[BaseException], ...] = (*REDIS_ERRORS, StorageError)
 STRATEGY = "sliding-window-counter"
@@ -245,7 +245,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if not decision.allowed:
-            await send_refusal(send, decision, graphql=path == GRAPHQL_PATH, scope=scope)
+            await send_refusal(send, decision, graphql=path in GRAPHQL_PATHS, scope=scope)
             return
         extra = decision.headers()
 

@@ -87,6 +87,30 @@ async def notification_feed(
         yield value
 
 
+async def unread_count_feed(ctx: Context) -> AsyncGenerator[int, None]:
+    """The subscriber's unread-notification count: now, then whenever it changes (a new
+    notification, a read mark or mark-all-read, from any of their devices). Events carry
+    only the user id; the count is re-read, so it is right whatever order events arrive in."""
+    actor = _actor(ctx)
+    last: list[int] = []
+
+    async def count(ectx: Context) -> int | None:
+        value = await notifications.unread_count(ectx.resources, actor)
+        if last and last[-1] == value:
+            return None  # e.g. a read mark of an already-read notification elsewhere
+        last[:] = [value]
+        return value
+
+    async def render(ectx: Context, delivery: Delivery) -> int | None:
+        if delivery.event.get("userId") != actor.user_id:
+            return None
+        return await count(ectx)
+
+    channels = [notifications.CHANNEL, notifications.READ_CHANNEL]
+    async for value in follow(ctx, channels, render, initial=count, name="unreadCount"):
+        yield value
+
+
 async def stock_feed(
     ctx: Context, *, product_id: ObjectId | None, to_node: Callable[[ProductRecord], T]
 ) -> AsyncGenerator[T, None]:

@@ -18,13 +18,15 @@ async def notifications_page(
     unread_only: bool,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
     of_user: ObjectId | None = None,
 ) -> Page[NotificationRecord]:
     return await notifications.list_notifications(
         info.context.resources,
         info.context.user,
         unread_only=unread_only,
-        args=PageArgs(first=first, after=after),
+        args=PageArgs(first=first, after=after, last=last, before=before),
         of_user=of_user,
     )
 

@@ -23,6 +23,8 @@ class OrderFilterInput(Protocol):
     @property
     def status(self) -> OrderStatus | None: ...
     @property
+    def status_in(self) -> Sequence[OrderStatus] | None: ...
+    @property
     def user_id(self) -> str | None: ...
     @property
     def created_from(self) -> datetime | None: ...
@@ -63,6 +65,10 @@ async def order(info: Info, gid: str) -> OrderRecord:
     return await orders.get_order(info.context.resources, info.context.user, oid)
 
 
+async def order_by_number(info: Info, number: str) -> OrderRecord:
+    return await orders.get_order_by_number(info.context.resources, info.context.user, number)
+
+
 async def orders_page(
     info: Info,
     flt: OrderFilterInput | None,
@@ -73,7 +79,7 @@ async def orders_page(
     before: str | None,
 ) -> Page[OrderRecord]:
     parsed = orders.OrderFilter(
-        status=flt.status if flt else None,
+        status=orders.wanted_statuses(flt.status, flt.status_in) if flt else None,
         user_id=from_global_id(flt.user_id, "User", "userId") if flt and flt.user_id else None,
         created_from=flt.created_from if flt else None,
         created_to=flt.created_to if flt else None,

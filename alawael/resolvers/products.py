@@ -101,9 +101,23 @@ async def archive_product(info: Info, gid: str) -> ProductRecord:
     return await products.archive_product(ctx.resources, ctx.user, oid, request_id=ctx.request_id)
 
 
-async def adjust_stock(info: Info, gid: str, delta: int, reason: str) -> ProductRecord:
+async def restore_product(info: Info, gid: str) -> ProductRecord:
+    oid = from_global_id(gid, "Product")
+    ctx = info.context
+    return await products.restore_product(ctx.resources, ctx.user, oid, request_id=ctx.request_id)
+
+
+async def adjust_stock(
+    info: Info, gid: str, delta: int, reason: str, idempotency_key: str | None = None
+) -> ProductRecord:
     oid = from_global_id(gid, "Product")
     ctx = info.context
     return await products.adjust_stock(
-        ctx.resources, ctx.user, oid, delta, reason, request_id=ctx.request_id
+        ctx.resources,
+        ctx.user,
+        oid,
+        delta,
+        reason,
+        idempotency_key=idempotency_key,
+        request_id=ctx.request_id,
     )

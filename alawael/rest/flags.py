@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from alawael.auth.permissions import Permission
+from alawael.rest.ids import parse_id
 from alawael.rest.models import FlagBody, FlagDefinitionOut, FlagOut
 from alawael.rest.routing import Call, endpoint
 from alawael.services import flags
-from alawael.shared.ids import from_global_id
 
 TAG = "Feature flags"
 
@@ -55,7 +55,7 @@ async def set_feature_flag(call: Call) -> FlagOut:
         rollout_percentage=body.rollout_percentage,
         allowed_roles=body.allowed_roles,
         allowed_user_ids=[
-            from_global_id(gid, "User", f"allowedUserIds.{i}")
+            parse_id(gid, "User", f"allowedUserIds.{i}")
             for i, gid in enumerate(body.allowed_user_ids)
         ],
     )

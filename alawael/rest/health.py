@@ -1,5 +1,8 @@
 """Health endpoints. `/healthz` is liveness (no dependency is called); `/readyz` is readiness
-(503 while MongoDB, or a configured Redis, does not answer); `/api/health` reports both."""
+(503 while MongoDB, or a configured Redis, does not answer); `/api/health` (and `/health`)
+reports both, for the old load balancer: 503 while MongoDB does not answer, so a broken
+instance is drained. Redis alone down is 200 "degraded": the API still serves (cache and
+rate limits fall back), and draining every instance at once for it would be an outage."""
 
 from __future__ import annotations
 
@@ -51,8 +54,8 @@ async def health(request: Request) -> JSONResponse:
         "mongodb": mongo,
         "redis": redis,
     }
-    # Liveness-style: the process answers, so 200; readiness is /readyz's job.
-    return JSONResponse(body)
+    # Without MongoDB nothing but health answers: a load balancer must stop sending here.
+    return JSONResponse(body, status_code=200 if _healthy(mongo) else 503)
 
 
 async def healthz(request: Request) -> JSONResponse:

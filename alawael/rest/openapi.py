@@ -6,6 +6,7 @@ Served at GET /api/openapi.json; /api/docs renders the same document as HTML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -21,11 +22,14 @@ from alawael.rest.models import ErrorBody, HealthOut, LiveOut, PageMeta, ReadyOu
 from alawael.rest.routing import Endpoint
 
 REF = "#/components/schemas/{model}"
+_TEMPLATE_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 JSON = "application/json"
 
 DESCRIPTION = """\
 The legacy REST interface of the AlAwael ERP API. It calls the same services as the GraphQL
-API at `/graphql`, so both always agree; ids are the same Relay global ids in both.
+API at `/graphql` (also served at `/api/graphql`), so both always agree; ids are the same
+Relay global ids in both. Ids sent in paths and bodies may also be raw 24-hex MongoDB
+ObjectIds (what the old Node API returned).
 
 **Success**: `{"data": <resource>}`; lists: `{"data": [...], "meta": {"limit", "hasMore",
 "nextCursor"}}`. Health endpoints return their bare status bodies (for probes).
@@ -116,7 +120,7 @@ def _error_statuses(ep: Endpoint) -> list[int]:
         statuses.add(403)
     if ep.body is not None:
         statuses |= {400, 413, 415}
-    if ep.path_params:
+    if _path_params(ep):
         statuses.add(404)
     return sorted(statuses)
 
@@ -139,6 +143,14 @@ def _access_text(ep: Endpoint) -> str:
     return f"Requires the `{ep.access.value}` permission."
 
 
+def _path_params(ep: Endpoint) -> dict[str, str]:
+    """Every `{name}` of the path template, described by the declaration when it says more:
+    a path parameter can't be left out of the document by forgetting to declare it (GET
+    /api/users/{id} once was, and schemathesis refused the document)."""
+    names = _TEMPLATE_PARAM.findall(ep.path)
+    return {name: ep.path_params.get(name, f"The `{name}` of the resource.") for name in names}
+
+
 def _parameters(ep: Endpoint, schemas: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {
@@ -148,7 +160,7 @@ def _parameters(ep: Endpoint, schemas: dict[str, Any]) -> list[dict[str, Any]]:
             "description": text,
             "schema": {"type": "string", "minLength": 1},
         }
-        for name, text in ep.path_params.items()
+        for name, text in _path_params(ep).items()
     ]
     if ep.query is not None:
         query = schemas[ep.query.__name__]
@@ -221,10 +233,13 @@ def _health_paths() -> dict[str, Any]:
             }
         }
 
-    status = "Status, version, uptime and dependency states (always 200)"
+    status = (
+        "Status, version, uptime and dependency states; 503 (same body) while MongoDB does "
+        "not answer: the load balancer check"
+    )
     return {
-        "/api/health": op("health", status, HealthOut, None),
-        "/health": op("healthAlias", status + "; same as /api/health", HealthOut, None),
+        "/api/health": op("health", status, HealthOut, 503),
+        "/health": op("healthAlias", status + "; same as /api/health", HealthOut, 503),
         "/healthz": op("liveness", "Liveness: the process answers", LiveOut, None),
         "/readyz": op("readiness", "Readiness: 503 while a dependency is down", ReadyOut, 503),
     }

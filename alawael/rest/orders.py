@@ -1,9 +1,10 @@
-"""Endpoints 13-17: orders through alawael.services.orders (the same ownership rules,
-transaction, idempotency and state machine as GraphQL)."""
+"""Orders through alawael.services.orders (the same ownership rules, transaction,
+idempotency and state machine as GraphQL)."""
 
 from __future__ import annotations
 
 from alawael.auth.permissions import Permission
+from alawael.rest.ids import parse_id
 from alawael.rest.models import (
     CancelOrderBody,
     OrderListQuery,
@@ -13,10 +14,9 @@ from alawael.rest.models import (
 )
 from alawael.rest.routing import Call, Header, Paged, endpoint, page_args
 from alawael.services import orders
-from alawael.shared.ids import from_global_id
 
 TAG = "Orders"
-_PATH = {"id": "An Order id (the GraphQL global id)."}
+_PATH = {"id": "An Order id (the global id the API returns, or a raw 24-hex ObjectId)."}
 IDEMPOTENCY_HEADER = Header(
     "Idempotency-Key",
     "Optional, 1-128 printable characters. A retry with the same key (and the same items) returns "
@@ -39,12 +39,32 @@ IDEMPOTENCY_HEADER = Header(
 async def list_orders(call: Call) -> Paged:
     """Newest first. `from` is inclusive, `to` exclusive (ISO 8601; naive times are UTC)."""
     q = call.query_as(OrderListQuery)
-    user_id = from_global_id(q.user_id, "User", "userId") if q.user_id else None
+    user_id = parse_id(q.user_id, "User", "userId") if q.user_id else None
     flt = orders.OrderFilter(
-        status=q.status, user_id=user_id, created_from=q.from_, created_to=q.to, search=q.search
+        status=orders.wanted_statuses(None, q.status),
+        user_id=user_id,
+        created_from=q.from_,
+        created_to=q.to,
+        search=q.search,
     )
     page = await orders.list_orders(call.res, call.actor, flt, args=page_args(q))
     return Paged([OrderOut.from_record(item, call.actor) for item in page.items], page, q.limit)
+
+
+@endpoint(
+    "GET",
+    "/api/orders/by-number/{number}",
+    summary="One order you may see, by its number",
+    tag=TAG,
+    access=Permission.VIEW_OWN_ORDERS,
+    response=OrderOut,
+    errors=(404,),
+    path_params={"number": "The order number, e.g. ORD-000123 (case-insensitive)."},
+)
+async def get_order_by_number(call: Call) -> OrderOut:
+    """Someone else's order is a 404 to customers, as for `GET /api/orders/{id}`."""
+    doc = await orders.get_order_by_number(call.res, call.actor, call.path["number"])
+    return OrderOut.from_record(doc, call.actor)
 
 
 @endpoint(
@@ -82,7 +102,7 @@ async def place_order(call: Call) -> OrderOut:
     body = call.body_as(PlaceOrderBody)
     lines = [
         orders.OrderLine(
-            from_global_id(line.product_id, "Product", f"items.{i}.productId"), line.quantity
+            parse_id(line.product_id, "Product", f"items.{i}.productId"), line.quantity
         )
         for i, line in enumerate(body.items)
     ]

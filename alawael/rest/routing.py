@@ -30,6 +30,7 @@ from alawael.auth.permissions import Actor, Permission
 from alawael.infra.resources import Resources
 from alawael.protect.injection import reject_operators
 from alawael.rest.errors import unexpected_error_handler
+from alawael.rest.ids import parse_id
 from alawael.rest.models import PageMeta, PageQuery
 from alawael.services.pagination import Page, PageArgs
 from alawael.shared.errors import (
@@ -40,7 +41,6 @@ from alawael.shared.errors import (
     NotFound,
     Unauthenticated,
 )
-from alawael.shared.ids import from_global_id
 
 # Who may call: "anonymous" endpoints ignore any token (login, refresh: a stale access
 # token must not block getting a new one); "public" ones use a good token (managers see
@@ -83,10 +83,11 @@ class Call:
         return self.body
 
     def oid(self, type_name: str, param: str = "id") -> ObjectId:
-        """The ObjectId behind a global id in the path. A malformed id, or one of another
-        type, names no resource: 404, like a well-formed id that matches nothing."""
+        """The ObjectId behind a global id (or a raw 24-hex ObjectId) in the path. A malformed
+        id, or a global id of another type, names no resource: 404, like a well-formed id
+        that matches nothing."""
         try:
-            return from_global_id(self.path[param], type_name)
+            return parse_id(self.path[param], type_name, param)
         except BadUserInput as exc:
             raise NotFound(f"No such {type_name.lower()}.", field=param) from exc
 

@@ -53,6 +53,7 @@ async def list_users(call: Call) -> Paged:
     access="user",
     response=UserOut,
     errors=(403, 404),
+    path_params={"id": "A User id (the global id the API returns, or a raw 24-hex ObjectId)."},
 )
 async def get_user(call: Call) -> UserOut:
     doc = await users.get_user(call.res, call.actor, call.oid("User"))

@@ -34,9 +34,9 @@ from alawael.auth.current import authenticate_request
 from alawael.config import Settings
 from alawael.infra.cache_copies import LocalCopies
 from alawael.infra.cache_redis import REDIS_ERRORS, RedisCache
-from alawael.infra.http import client_ip
+from alawael.infra.http import GRAPHQL_PATHS, client_ip
 from alawael.infra.metrics import RATE_LIMITED
-from alawael.protect.ratelimit import CHARGED, GRAPHQL_PATH, send_refusal
+from alawael.protect.ratelimit import CHARGED, send_refusal
 from alawael.protect.ratelimit_pipeline import charge_args, combinable, decide
 from alawael.schema.cached_answer_script import AnswerScript
 from alawael.schema.operation_cache import CACHE_NAME, SCOPES, cacheable, key_parts, visibility
@@ -136,7 +136,7 @@ class CachedAnswerMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or scope["path"] != GRAPHQL_PATH
+            or scope["path"] not in GRAPHQL_PATHS
             or scope["method"] != "POST"
             or not self.settings.operation_cache
         ):

@@ -98,9 +98,11 @@ async def notifications_connection(
     unread_only: bool,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
     of_user: ObjectId | None = None,
 ) -> Connection[Notification]:
-    page = await r.notifications_page(info, unread_only, first, after, of_user)
+    page = await r.notifications_page(info, unread_only, first, after, last, before, of_user)
     return build_connection(page, Notification.from_record)
 
 
@@ -109,15 +111,21 @@ _OWN = [HasPermission(Permission.READ_OWN_NOTIFICATIONS)]
 
 @strawberry.type
 class NotificationQuery:
-    @strawberry.field(permission_classes=_OWN, description="Your notifications, newest first.")
+    @strawberry.field(
+        permission_classes=_OWN,
+        description="Your notifications, newest first; page forward (first/after) or "
+        "backward (last/before).",
+    )
     async def notifications(
         self,
         info: Info,
         unread_only: bool = False,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Notification]:
-        return await notifications_connection(info, unread_only, first, after)
+        return await notifications_connection(info, unread_only, first, after, last, before)
 
     @strawberry.field(permission_classes=_OWN)
     async def unread_notification_count(self, info: Info) -> int:

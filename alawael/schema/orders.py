@@ -134,7 +134,15 @@ class Order(Node):
 
 @strawberry.input(name="OrderFilter")
 class OrderFilterInput:
+    # `status` stays a single value: a list type would refuse every existing query that
+    # passes it through a variable declared `OrderStatus` (GraphQL validates variable
+    # positions strictly; only literals and list-typed variables get the one-item list).
     status: OrderStatus | None = None
+    status_in: list[OrderStatus] | None = strawberry.field(
+        default=None,
+        description="Any of these statuses, e.g. [PENDING, CONFIRMED] for open orders. With "
+        "`status` too, an order must match both.",
+    )
     user_id: strawberry.ID | None = strawberry.field(
         default=None, description="Staff only; a customer always gets their own orders."
     )
@@ -216,6 +224,14 @@ class OrderQuery:
     )
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         return Order.from_record(await r.order(info, id))
+
+    @strawberry.field(
+        permission_classes=[HasPermission(Permission.VIEW_OWN_ORDERS)],
+        description="An order by its number (ORD-000123, case-insensitive); an order you "
+        "may not see is NOT_FOUND.",
+    )
+    async def order_by_number(self, info: Info, number: str) -> Order | None:
+        return Order.from_record(await r.order_by_number(info, number))
 
     @strawberry.field(
         permission_classes=[HasPermission(Permission.VIEW_OWN_ORDERS)],

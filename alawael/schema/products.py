@@ -140,6 +140,12 @@ class ArchiveProductPayload:
 
 
 @strawberry.type
+class RestoreProductPayload:
+    product: Product | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
 class AdjustStockPayload:
     product: Product | None = None
     errors: list[UserError]
@@ -216,12 +222,28 @@ class ProductMutation:
 
     @strawberry.mutation(
         permission_classes=_MANAGE,
+        description="Undo archiveProduct: back in the catalogue, stock as it was.",
+    )
+    async def restore_product(self, info: Info, id: strawberry.ID) -> RestoreProductPayload:
+        return await run_mutation(
+            RestoreProductPayload, lambda: _product(r.restore_product(info, id))
+        )
+
+    @strawberry.mutation(
+        permission_classes=_MANAGE,
         description="Add (or remove, with a negative delta) stock; never below 0 "
-        "(INSUFFICIENT_STOCK).",
+        "(INSUFFICIENT_STOCK). A retry with the same idempotencyKey returns the first "
+        "result without adjusting again; the key reused for another adjustment: CONFLICT.",
     )
     async def adjust_stock(
-        self, info: Info, id: strawberry.ID, delta: int, reason: str
+        self,
+        info: Info,
+        id: strawberry.ID,
+        delta: int,
+        reason: str,
+        idempotency_key: str | None = None,
     ) -> AdjustStockPayload:
         return await run_mutation(
-            AdjustStockPayload, lambda: _product(r.adjust_stock(info, id, delta, reason))
+            AdjustStockPayload,
+            lambda: _product(r.adjust_stock(info, id, delta, reason, idempotency_key)),
         )

@@ -102,6 +102,15 @@ class RealtimeSubscription:
             yield item
 
     @strawberry.subscription(
+        permission_classes=[HasPermission(Permission.READ_OWN_NOTIFICATIONS)],
+        description="Your unread-notification count: on subscribe, then whenever it changes "
+        "(new notifications, read marks and mark-all-read from any device).",
+    )
+    async def unread_notification_count(self, info: Info) -> AsyncGenerator[int, None]:
+        async for count in feeds.unread_count_feed(info.context):
+            yield count
+
+    @strawberry.subscription(
         description="Stock changes of products (of one product with productId). Archived "
         "products only for managers."
     )

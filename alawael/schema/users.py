@@ -60,7 +60,8 @@ class User(Node):
 
     @strawberry.field(
         permission_classes=[HasPermission(Permission.READ_OWN_NOTIFICATIONS)],
-        description="Your own notifications, newest first (FORBIDDEN for other users).",
+        description="Your own notifications, newest first (FORBIDDEN for other users); "
+        "first/after forward, last/before backward.",
     )
     async def notifications(
         self,
@@ -68,8 +69,12 @@ class User(Node):
         unread_only: bool = False,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Notification] | None:
-        return await notifications_connection(info, unread_only, first, after, of_user=self._id)
+        return await notifications_connection(
+            info, unread_only, first, after, last, before, of_user=self._id
+        )
 
     @classmethod
     def from_record(cls, u: UserRecord) -> User:

@@ -22,6 +22,9 @@ from alawael.services.pagination import Page, PageArgs, paginate
 from alawael.shared.errors import Forbidden, NotFound, Unauthenticated
 
 CHANNEL = "notifications"
+# Read marks, `{"userId": ...}`: a channel of their own, so subscribers of new notifications
+# never see them; the unread-count feed follows both channels.
+READ_CHANNEL = "notifications:read"
 
 
 def _owner(actor: Actor | None) -> ObjectId:
@@ -179,7 +182,13 @@ async def mark_read(
         entity="notification",
         change=change,
     )
+    await _publish_read(res, owner)
     return NotificationRecord.from_doc(after)
+
+
+async def _publish_read(res: Resources, owner: ObjectId) -> None:
+    """After the commit: the owner's other devices update their unread badges."""
+    await res.events.publish(READ_CHANNEL, {"userId": str(owner)})
 
 
 async def mark_all_read(
@@ -196,10 +205,13 @@ async def mark_all_read(
         count = result.modified_count
         return Change(count, None, before=None, after={"count": count})
 
-    return await audited_write(
+    count = await audited_write(
         res,
         Author(actor, request_id),
         action="markAllNotificationsRead",
         entity="notification",
         change=change,
     )
+    if count:
+        await _publish_read(res, owner)
+    return count

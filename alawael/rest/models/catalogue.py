@@ -9,7 +9,7 @@ from pydantic import (
 )
 
 from alawael.records.defaults import DEFAULT_CURRENCY, DEFAULT_LOW_STOCK_THRESHOLD
-from alawael.records.products import ProductRecord
+from alawael.records.products import CategoryCount, ProductRecord
 from alawael.rest.models.common import (
     Body,
     MoneyIn,
@@ -19,6 +19,7 @@ from alawael.rest.models.common import (
     Timestamp,
     money,
 )
+from alawael.services.products import MAX_STOCK
 from alawael.services.search import HELP as SEARCH_HELP
 from alawael.shared.ids import to_global_id
 
@@ -109,3 +110,25 @@ class ProductOut(Out):
             created_at=p.created_at,
             updated_at=p.updated_at,
         )
+
+
+# --- stock adjustments and categories -------------------------------------------------
+
+
+class StockAdjustmentBody(Body):
+    delta: int = Field(
+        ge=-MAX_STOCK,
+        le=MAX_STOCK,
+        description="Units to add (negative: remove); not 0. The stock never goes below 0 "
+        "(409 `INSUFFICIENT_STOCK`).",
+    )
+    reason: str = Field(min_length=1, max_length=500, pattern=NAME_PATTERN)
+
+
+class CategoryOut(Out):
+    name: str
+    product_count: int = Field(description="Products in it that you may see.")
+
+    @classmethod
+    def from_record(cls, c: CategoryCount) -> CategoryOut:
+        return cls(name=c.name, product_count=c.count)

@@ -66,7 +66,19 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 TimestampIn = Annotated[datetime, AfterValidator(_as_utc)]
-GlobalId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+GlobalId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "A global id as the API returns it, or a raw 24-hex ObjectId "
+            "(as the old API handed out).",
+        }
+    ),
+]
 
 
 def money(cents: int) -> str:

@@ -46,3 +46,11 @@ class NotificationOut(Out):
             read_at=n.read_at,
             created_at=n.created_at,
         )
+
+
+class UnreadCountOut(Out):
+    count: int = Field(description="Your unread notifications.")
+
+
+class MarkedReadOut(Out):
+    count: int = Field(description="How many were unread and are now read.")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import (
+    BeforeValidator,
     Field,
+    WithJsonSchema,
 )
 
 from alawael.auth.permissions import Actor
@@ -25,8 +29,28 @@ from alawael.shared.ids import to_global_id
 # --- orders ----------------------------------------------------------------------------
 
 
+def _split_statuses(value: object) -> object:
+    # One query parameter, comma-separated (the pipeline refuses repeated parameters).
+    return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+
+
+_STATUS = "|".join(status.value for status in OrderStatus)
+StatusList = Annotated[
+    tuple[OrderStatus, ...],
+    BeforeValidator(_split_statuses),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^({_STATUS})(,({_STATUS}))*$",
+            "examples": ["PENDING,CONFIRMED"],
+            "description": "One status, or several comma-separated (any of them).",
+        }
+    ),
+]
+
+
 class OrderListQuery(PageQuery):
-    status: OrderStatus | None = None
+    status: StatusList | None = None
     from_: TimestampIn | None = Field(default=None, alias="from", description="Inclusive.")
     to: TimestampIn | None = Field(default=None, description="Exclusive.")
     user_id: GlobalId | None = Field(

@@ -9,7 +9,7 @@ concern; this package re-exports the public names so callers say `orders.place_o
 from alawael.records.orders import OrderStatus
 from alawael.services.orders.locks import KeyedLocks, next_order_number, stock_locks
 from alawael.services.orders.placing import place_order
-from alawael.services.orders.queries import get_order, list_orders
+from alawael.services.orders.queries import get_order, get_order_by_number, list_orders
 from alawael.services.orders.rules import (
     CUSTOMER_CANCELLABLE,
     MAX_LINES,
@@ -24,6 +24,7 @@ from alawael.services.orders.rules import (
     may_see_editor,
     merge_lines,
     visible,
+    wanted_statuses,
 )
 from alawael.services.orders.status import cancel_order, update_order_status
 
@@ -42,6 +43,7 @@ __all__ = [
     "can_see_all",
     "cancel_order",
     "get_order",
+    "get_order_by_number",
     "list_orders",
     "may_see_editor",
     "merge_lines",
@@ -50,4 +52,5 @@ __all__ = [
     "stock_locks",
     "update_order_status",
     "visible",
+    "wanted_statuses",
 ]

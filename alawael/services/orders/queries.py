@@ -33,6 +33,18 @@ async def get_order(res: Resources, actor: Actor | None, oid: ObjectId) -> Order
     return order
 
 
+async def get_order_by_number(res: Resources, actor: Actor | None, number: str) -> OrderRecord:
+    """An order by its number ("ORD-000123"; case and surrounding spaces ignored), with the
+    same visibility as `get_order`: someone else's order is NOT_FOUND to customers."""
+    require_signed_in(actor)
+    key = number.strip().upper()
+    doc = await res.db.orders.find_one({"number": key}, search.WITHOUT_KEYS) if key else None
+    order = visible(actor, None if doc is None else OrderRecord.from_doc(doc))
+    if order is None:
+        raise NotFound("No such order.", field="number")
+    return order
+
+
 async def list_orders(
     res: Resources,
     actor: Actor | None,
@@ -55,7 +67,8 @@ async def list_orders(
             return empty_page()
         query["userId"] = own
     if flt.status is not None:
-        query["status"] = flt.status.value
+        # An empty tuple (contradictory filters) matches nothing, as `$in: []` does.
+        query["status"] = {"$in": sorted({status.value for status in flt.status})}
     created: Document = {}
     if flt.created_from is not None:
         created["$gte"] = flt.created_from

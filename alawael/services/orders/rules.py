@@ -48,7 +48,9 @@ class OrderLine:
 
 @dataclass(frozen=True)
 class OrderFilter:
-    status: OrderStatus | None = None
+    # Any of these statuses (an "open orders" view is PENDING + CONFIRMED); None: any status;
+    # empty: none (see wanted_statuses).
+    status: Sequence[OrderStatus] | None = None
     user_id: ObjectId | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
@@ -60,6 +62,20 @@ class MergedLine:
     index: int  # of the first input line for this product: errors point at it
     product_id: ObjectId
     quantity: int
+
+
+def wanted_statuses(
+    status: OrderStatus | None, any_of: Sequence[OrderStatus] | None
+) -> tuple[OrderStatus, ...] | None:
+    """The statuses a filter asks for: None for any. `status` and `any_of` together must both
+    hold (like every other filter field), so the answer is their intersection; an empty
+    intersection matches nothing (an empty tuple, not None). An empty `any_of` alone names
+    no status: any."""
+    if status is None:
+        return tuple(dict.fromkeys(any_of)) if any_of else None
+    if any_of and status not in any_of:
+        return ()
+    return (status,)
 
 
 def require_signed_in(actor: Actor | None) -> Actor:

@@ -27,6 +27,7 @@ from alawael.services.products.writes import (
     adjust_stock,
     archive_product,
     create_product,
+    restore_product,
     update_product,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "list_categories",
     "list_products",
     "product_scopes",
+    "restore_product",
     "update_product",
     "visible",
 ]

@@ -1,4 +1,5 @@
-"""Product writes (managers): create, update, archive, stock adjustments, each audited."""
+"""Product writes (managers): create, update, archive, restore, stock adjustments, each
+audited."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from alawael.infra.clock import utcnow
 from alawael.infra.db import Document
 from alawael.infra.resources import Resources
 from alawael.records.products import ProductRecord
-from alawael.services import search
+from alawael.services import idempotency, search
 from alawael.services.audited import Author, Change, audited_write
 from alawael.services.notifications import crossed_low_stock, notify_low_stock
 from alawael.services.products.rules import (
@@ -134,6 +135,38 @@ async def archive_product(
     return ProductRecord.from_doc(after)
 
 
+async def restore_product(
+    res: Resources, actor: Actor | None, oid: ObjectId, *, request_id: str | None = None
+) -> ProductRecord:
+    """Undo `archive_product`: the product is back in the catalogue, with its stock as it
+    was (archiving never touched it). Restoring a product that is not archived changes
+    nothing but is not an error (a retried request must not fail)."""
+    require(actor, Permission.MANAGE_PRODUCTS)
+
+    async def change(session: AsyncClientSession) -> Change[Document]:
+        before: Document | None = await res.db.products.find_one_and_update(
+            {"_id": oid},
+            {"$set": {"archived": False, "updatedAt": utcnow()}},
+            return_document=ReturnDocument.BEFORE,
+            session=session,
+        )
+        if before is None:
+            raise NotFound("No such product.", field="id")
+        after = {**before, "archived": False}
+        was = bool(before.get("archived"))
+        return Change(after, oid, before={"archived": was}, after={"archived": False})
+
+    after = await audited_write(
+        res,
+        Author(actor, request_id),
+        action="restoreProduct",
+        entity="product",
+        change=change,
+        scopes=product_scopes(oid),
+    )
+    return ProductRecord.from_doc(after)
+
+
 async def adjust_stock(
     res: Resources,
     actor: Actor | None,
@@ -141,13 +174,16 @@ async def adjust_stock(
     delta: int,
     reason: str,
     *,
+    idempotency_key: str | None = None,
     request_id: str | None = None,
 ) -> ProductRecord:
     """Add `delta` (may be negative) to the stock; never below 0 nor above MAX_STOCK.
 
     The bounds are part of the update filter, so two concurrent adjustments can't together
-    take the stock below zero."""
-    require(actor, Permission.MANAGE_PRODUCTS)
+    take the stock below zero. With an idempotency key, a retry (same product, delta and
+    reason) returns the first adjustment's product without adjusting again; the same key
+    for a different adjustment is a CONFLICT (services/idempotency.py, as for orders)."""
+    actor = require(actor, Permission.MANAGE_PRODUCTS)
     bounded(delta, "delta", -MAX_STOCK, MAX_STOCK)
     if delta == 0:
         raise BadUserInput("`delta` must not be 0.", field="delta")
@@ -155,6 +191,14 @@ async def adjust_stock(
     if not reason or len(reason) > 500:
         raise BadUserInput("`reason` must be 1-500 characters.", field="reason")
     bound = {"$gte": -delta} if delta < 0 else {"$lte": MAX_STOCK - delta}
+    key = idempotency.validate_key(idempotency_key)
+    rid = fp = None
+    if key is not None:
+        rid = idempotency.record_id("adjustStock", actor.user_id, key)
+        fp = idempotency.fingerprint({"productId": str(oid), "delta": delta, "reason": reason})
+        found = await idempotency.find(res.db, rid, request_fingerprint=fp)
+        if found is not None:
+            return ProductRecord.from_doc(found)
 
     async def change(session: AsyncClientSession) -> Change[Document]:
         after: Document | None = await res.db.products.find_one_and_update(
@@ -174,6 +218,10 @@ async def adjust_stock(
                     details={"available": current["stock"]},
                 )
             raise BadUserInput(f"Stock may not exceed {MAX_STOCK}.", field="delta")
+        if rid is not None:
+            # The product as this adjustment left it is the result a retry gets back; it
+            # commits with the adjustment, so a racing retry sees both or neither.
+            await idempotency.insert(res.db, rid, after, request_fingerprint=fp, session=session)
         return Change(
             after,
             oid,
@@ -181,14 +229,21 @@ async def adjust_stock(
             after={"stock": after["stock"], "delta": delta, "reason": reason},
         )
 
-    after = await audited_write(
-        res,
-        Author(actor, request_id),
-        action="adjustStock",
-        entity="product",
-        change=change,
-        scopes=product_scopes(oid),
-    )
+    try:
+        after = await audited_write(
+            res,
+            Author(actor, request_id),
+            action="adjustStock",
+            entity="product",
+            change=change,
+            scopes=product_scopes(oid),
+        )
+    except DuplicateKeyError:
+        # A concurrent retry with the same key committed first: return its result.
+        found = await idempotency.find(res.db, rid, request_fingerprint=fp) if rid else None
+        if found is None:
+            raise
+        return ProductRecord.from_doc(found)
     await res.events.publish(STOCK_CHANNEL, {"productId": str(oid), "stock": after["stock"]})
     if crossed_low_stock(after, delta):
         await notify_low_stock(res, [after])
