@@ -78,13 +78,8 @@ async def orders_page(
     last: int | None,
     before: str | None,
 ) -> Page[OrderRecord]:
-    parsed = orders.OrderFilter(
-        status=orders.wanted_statuses(flt.status, flt.status_in) if flt else None,
-        user_id=from_global_id(flt.user_id, "User", "userId") if flt and flt.user_id else None,
-        created_from=flt.created_from if flt else None,
-        created_to=flt.created_to if flt else None,
-        search=flt.search if flt else None,
-    )
+    user_id = from_global_id(flt.user_id, "User", "userId") if flt and flt.user_id else None
+    parsed = orders.OrderFilter.from_input(flt, user_id=user_id)
     return await orders.list_orders(
         info.context.resources,
         info.context.user,

@@ -40,13 +40,7 @@ async def list_orders(call: Call) -> Paged:
     """Newest first. `from` is inclusive, `to` exclusive (ISO 8601; naive times are UTC)."""
     q = call.query_as(OrderListQuery)
     user_id = parse_id(q.user_id, "User", "userId") if q.user_id else None
-    flt = orders.OrderFilter(
-        status=orders.wanted_statuses(None, q.status),
-        user_id=user_id,
-        created_from=q.from_,
-        created_to=q.to,
-        search=q.search,
-    )
+    flt = orders.OrderFilter.from_input(q, user_id=user_id)
     page = await orders.list_orders(call.res, call.actor, flt, args=page_args(q))
     return Paged([OrderOut.from_record(item, call.actor) for item in page.items], page, q.limit)
 

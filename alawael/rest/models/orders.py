@@ -50,9 +50,11 @@ StatusList = Annotated[
 
 
 class OrderListQuery(PageQuery):
-    status: StatusList | None = None
-    from_: TimestampIn | None = Field(default=None, alias="from", description="Inclusive.")
-    to: TimestampIn | None = Field(default=None, description="Exclusive.")
+    # Named as in the GraphQL filter, so one OrderFilter.from_input reads both doors; the
+    # query-string names (status, from, to) stay those integrators know.
+    status_in: StatusList | None = Field(default=None, alias="status")
+    created_from: TimestampIn | None = Field(default=None, alias="from", description="Inclusive.")
+    created_to: TimestampIn | None = Field(default=None, alias="to", description="Exclusive.")
     user_id: GlobalId | None = Field(
         default=None, description="Staff only; customers always get their own orders."
     )

@@ -56,6 +56,21 @@ class OrderFilter:
     created_to: datetime | None = None
     search: str | None = None  # order number or customer name (services/search.py)
 
+    @classmethod
+    def from_input(cls, source: object | None, *, user_id: ObjectId | None) -> OrderFilter:
+        """From a GraphQL filter input or a REST query string: both doors name the fields
+        alike (`status`, `status_in`, `created_from`, `created_to`, `search`). The user id
+        comes parsed, since each door has its own id formats."""
+        return cls(
+            status=wanted_statuses(
+                getattr(source, "status", None), getattr(source, "status_in", None)
+            ),
+            user_id=user_id,
+            created_from=getattr(source, "created_from", None),
+            created_to=getattr(source, "created_to", None),
+            search=getattr(source, "search", None),
+        )
+
 
 @dataclass(frozen=True)
 class MergedLine:
