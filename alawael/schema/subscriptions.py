@@ -1,6 +1,6 @@
 """The Subscription root: realtime order, notification, stock, flag and sales updates.
 
-Each field is a thin caller of a feed in `alawael.realtime.feeds`: events carry ids only,
+Each field is a thin caller of a feed in `alawael.resolvers.subscriptions`: events carry ids only,
 and every subscriber re-reads, per event and with fresh loaders, what its user could query.
 Served over WebSocket at /graphql (graphql-transport-ws and legacy graphql-ws).
 """
@@ -15,8 +15,8 @@ from strawberry.types import Info
 
 from alawael.auth.permissions import Permission
 from alawael.infra.db import Document
-from alawael.realtime import feeds
 from alawael.records.flags import FlagRecord
+from alawael.resolvers import subscriptions as r
 from alawael.schema.flags import FeatureFlag
 from alawael.schema.node import from_global_id
 from alawael.schema.notifications import Notification
@@ -25,8 +25,8 @@ from alawael.schema.permissions import HasPermission, IsAuthenticated
 from alawael.schema.products import Product
 from alawael.schema.scalars import Money, cents_to_decimal
 
-_PLACED = frozenset({feeds.ORDER_PLACED})
-_UPDATED = frozenset({feeds.ORDER_UPDATED})
+_PLACED = frozenset({r.ORDER_PLACED})
+_UPDATED = frozenset({r.ORDER_UPDATED})
 
 
 @strawberry.type(description="A feature flag changed (or was deleted).")
@@ -76,9 +76,7 @@ class RealtimeSubscription:
         self, info: Info, order_id: strawberry.ID | None = None
     ) -> AsyncGenerator[Order, None]:
         oid = from_global_id(order_id, "Order", field="orderId") if order_id else None
-        feed = feeds.order_feed(
-            info.context, kinds=_UPDATED, order_id=oid, to_node=Order.from_record
-        )
+        feed = r.order_feed(info.context, kinds=_UPDATED, order_id=oid, to_node=Order.from_record)
         async for order in feed:
             yield order
 
@@ -87,9 +85,7 @@ class RealtimeSubscription:
         description="Every newly placed order (staff).",
     )
     async def order_placed(self, info: Info) -> AsyncGenerator[Order, None]:
-        feed = feeds.order_feed(
-            info.context, kinds=_PLACED, order_id=None, to_node=Order.from_record
-        )
+        feed = r.order_feed(info.context, kinds=_PLACED, order_id=None, to_node=Order.from_record)
         async for order in feed:
             yield order
 
@@ -98,7 +94,7 @@ class RealtimeSubscription:
         description="Your new notifications.",
     )
     async def notification_received(self, info: Info) -> AsyncGenerator[Notification, None]:
-        async for item in feeds.notification_feed(info.context, to_node=Notification.from_record):
+        async for item in r.notification_feed(info.context, to_node=Notification.from_record):
             yield item
 
     @strawberry.subscription(
@@ -107,7 +103,7 @@ class RealtimeSubscription:
         "(new notifications, read marks and mark-all-read from any device).",
     )
     async def unread_notification_count(self, info: Info) -> AsyncGenerator[int, None]:
-        async for count in feeds.unread_count_feed(info.context):
+        async for count in r.unread_count_feed(info.context):
             yield count
 
     @strawberry.subscription(
@@ -118,9 +114,7 @@ class RealtimeSubscription:
         self, info: Info, product_id: strawberry.ID | None = None
     ) -> AsyncGenerator[Product, None]:
         oid = from_global_id(product_id, "Product", field="productId") if product_id else None
-        async for item in feeds.stock_feed(
-            info.context, product_id=oid, to_node=Product.from_record
-        ):
+        async for item in r.stock_feed(info.context, product_id=oid, to_node=Product.from_record):
             yield item
 
     @strawberry.subscription(
@@ -128,7 +122,7 @@ class RealtimeSubscription:
         description="Feature flag changes, evaluated for you; flag managers get the definition.",
     )
     async def feature_flag_changed(self, info: Info) -> AsyncGenerator[FeatureFlagChange, None]:
-        async for item in feeds.flag_feed(info.context, to_node=FeatureFlagChange.build):
+        async for item in r.flag_feed(info.context, to_node=FeatureFlagChange.build):
             yield item
 
     @strawberry.subscription(
@@ -137,5 +131,5 @@ class RealtimeSubscription:
         "after order events (bursts folded, at most about once per second).",
     )
     async def sales_ticker(self, info: Info) -> AsyncGenerator[SalesTicker, None]:
-        async for item in feeds.sales_feed(info.context, to_node=SalesTicker.from_doc):
+        async for item in r.sales_feed(info.context, to_node=SalesTicker.from_doc):
             yield item

@@ -1,9 +1,10 @@
-"""The per-event re-reads behind each subscription, written against the services' rules.
+"""Subscription resolvers: the per-event re-reads behind each subscription, written against
+the services' rules (the delivery machinery they run on is alawael.realtime).
 
 Each feed turns the ids an event carries into what *this* subscriber may see: the same
 visibility functions the queries use (`orders.visible`, `products.visible`, ...), read
 through the event's shared loaders, and shared per (event, scope) with `memo_by_scope`.
-`to_node` converts a document into the GraphQL type once per scope, not per subscriber.
+`to_node` converts a record into the GraphQL type once per scope, not per subscriber.
 """
 
 from __future__ import annotations
