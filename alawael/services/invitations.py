@@ -9,26 +9,21 @@ missing hash fails like a wrong password (alawael.auth.passwords verifies a dumm
 from __future__ import annotations
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
 
 from alawael.auth.permissions import Actor, Permission, Role, require
-from alawael.infra.clock import utcnow
-from alawael.infra.db import Document
 from alawael.infra.mail import send_later
 from alawael.infra.resources import Resources
 from alawael.records.users import UserRecord
-from alawael.services import search
 from alawael.services.account_mail import invitation_mail, link
 from alawael.services.account_tokens import Purpose, issue_token
-from alawael.services.audited import Author, Change, audited_write
+from alawael.services.audited import Author
 from alawael.services.password_reset import set_password_with_token
-from alawael.services.users import user_scopes, validate_email, validate_name, validate_phone
-from alawael.shared.errors import BadUserInput, Conflict
+from alawael.services.users import validate_email, validate_name, validate_phone
+from alawael.services.users.signup import insert_user, new_user_doc
+from alawael.shared.errors import BadUserInput
 from alawael.shared.locale import DEFAULT_LOCALE, Locale, is_locale
 
 INVITATION_PATH = "accept-invitation"
-TAKEN = "An account with this email already exists."
 
 
 async def invite_user(
@@ -50,38 +45,11 @@ async def invite_user(
     phone = validate_phone(phone)
     if not is_locale(locale):
         raise BadUserInput("Locale must be `en` or `ar`.", field="locale")
-    now = utcnow()
-    doc: Document = {
-        "_id": ObjectId(),
-        "email": email,
-        "name": name,
-        "phone": phone,
-        "role": role.value,
-        "active": True,
-        "locale": locale,
-        "passwordHash": None,
-        "invitedBy": ObjectId(actor.user_id),
-        "createdAt": now,
-        "updatedAt": now,
-    }
-    public = {k: v for k, v in doc.items() if k != "passwordHash"}
-
-    async def change(session: AsyncClientSession) -> Change[None]:
-        try:
-            await res.db.users.insert_one({**doc, **search.user_keys(doc)}, session=session)
-        except DuplicateKeyError as exc:
-            raise Conflict(TAKEN, field="email") from exc
-        return Change(None, doc["_id"], before=None, after=public)
-
-    await audited_write(
-        res,
-        Author(actor, request_id),
-        action="createUser",
-        entity="user",
-        change=change,
-        scopes=user_scopes(doc["_id"]),
+    doc = new_user_doc(
+        email, name, phone, role, None, locale=locale, invitedBy=ObjectId(actor.user_id)
     )
-    token = await issue_token(res, doc["_id"], Purpose.INVITATION)
+    user = await insert_user(res, Author(actor, request_id), doc, action="createUser")
+    token = await issue_token(res, user.id, Purpose.INVITATION)
     send_later(
         res,
         invitation_mail(
@@ -92,7 +60,7 @@ async def invite_user(
             days=max(1, res.settings.invitation_ttl_seconds // 86_400),
         ),
     )
-    return UserRecord.from_doc(public)
+    return user
 
 
 async def accept_invitation(

@@ -24,6 +24,8 @@ from alawael.services.users.validation import (
 )
 from alawael.shared.errors import Conflict, NotFound
 
+EMAIL_TAKEN = "An account with this email already exists."
+
 
 async def create_user(
     res: Resources,
@@ -46,37 +48,54 @@ async def create_user(
     # A cheap look first gives a clear CONFLICT without paying for a hash; the unique index
     # on email still decides races between concurrent sign-ups.
     if await res.db.users.find_one({"email": email}, {"_id": 1}) is not None:
-        raise Conflict("An account with this email already exists.", field="email")
+        raise Conflict(EMAIL_TAKEN, field="email")
+    doc = new_user_doc(
+        email, name, phone, role, await passwords.hash_password(res.settings, password)
+    )
+    # Sign-up is done by the new user; the CLI and bootstrap by the system (None).
+    who = Actor(user_id=str(doc["_id"]), role=role) if audit_as_self else actor
+    return await insert_user(res, Author(who, request_id), doc, action=action)
+
+
+def new_user_doc(
+    email: str,
+    name: str,
+    phone: str | None,
+    role: Role,
+    password_hash: str | None,
+    **extra: object,
+) -> Document:
+    """A new user's document from validated fields (`password_hash` None: an invited account
+    that has no password yet)."""
     now = utcnow()
-    doc: Document = {
+    return {
         "_id": ObjectId(),
         "email": email,
         "name": name,
         "phone": phone,
         "role": role.value,
         "active": True,
-        "passwordHash": await passwords.hash_password(res.settings, password),
+        "passwordHash": password_hash,
+        **extra,
         "createdAt": now,
         "updatedAt": now,
     }
+
+
+async def insert_user(res: Resources, author: Author, doc: Document, *, action: str) -> UserRecord:
+    """Insert a new user with its search keys and its audit entry (without the hash) in one
+    transaction; a taken e-mail is CONFLICT (the unique index decides races)."""
     public = {k: v for k, v in doc.items() if k != "passwordHash"}
 
     async def change(session: AsyncClientSession) -> Change[None]:
         try:
             await res.db.users.insert_one({**doc, **search.user_keys(doc)}, session=session)
         except DuplicateKeyError as exc:
-            raise Conflict("An account with this email already exists.", field="email") from exc
+            raise Conflict(EMAIL_TAKEN, field="email") from exc
         return Change(None, doc["_id"], before=None, after=public)
 
-    # Sign-up is done by the new user; the CLI and bootstrap by the system (None).
-    who = Actor(user_id=str(doc["_id"]), role=role) if audit_as_self else actor
     await audited_write(
-        res,
-        Author(who, request_id),
-        action=action,
-        entity="user",
-        change=change,
-        scopes=user_scopes(doc["_id"]),
+        res, author, action=action, entity="user", change=change, scopes=user_scopes(doc["_id"])
     )
     return UserRecord.from_doc(public)
 
