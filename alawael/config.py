@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # the dashboard's cost is resolving ~1,600 fields, which only a whole-result cache
     # removes. Same generation-based invalidation as the resolver cache.
     operation_cache: bool = True
+    # Order pages load the customers and products their query selects up front, so those
+    # fields resolve synchronously (alawael.resolvers.prefetch); false: one async resolver
+    # per relation, as before (the correctness guard compares both).
+    graphql_prefetch: bool = True
 
     # --- Rate limits (the `limits` library's notation) -----------------------------------
     rate_limit_enabled: bool = True
