@@ -12,7 +12,8 @@ The relation fields then return the prefetched record synchronously.
 Visibility is unchanged: the fields apply the same rules to a prefetched record as to a
 loaded one (alawael.schema.orders); only *when* the records are loaded moves.
 
-`GRAPHQL_PREFETCH=false` (Settings.graphql_prefetch) turns it off: every relation resolves
+`GRAPHQL_FAST_PATH=false` (Settings.graphql_fast_path, read when the schema is built, see
+alawael.schema.build) turns it off: every relation resolves
 through its async resolver as before. The correctness guard (tests/test_fast_path_guard.py)
 runs the same queries both ways and compares the JSON.
 """
@@ -108,7 +109,8 @@ def order_selection(info: Info) -> OrderSelection:
 
 
 def enabled(info: Info) -> bool:
-    return bool(info.context.resources.settings.graphql_prefetch)
+    """The schema's switch (ErrorSchema.fast_path), so both paths can run in one process."""
+    return bool(getattr(info.schema, "fast_path", True))
 
 
 async def order_relations(info: Info, records: Sequence[OrderRecord]) -> OrderRelations:

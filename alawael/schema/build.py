@@ -15,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from alawael.config import Settings
 from alawael.schema.errors import ShapeErrors, is_unexpected, request_id_of
+from alawael.schema.fast_execution import FastLeafExecutionContext
 from alawael.schema.root import Mutation, Query, Subscription
 from alawael.schema.scalars import SCALAR_MAP
 
@@ -23,7 +24,11 @@ log = logging.getLogger("alawael.errors")
 
 class ErrorSchema(strawberry.Schema):
     """Logs unexpected errors with their traceback and request id (Sentry's logging
-    integration forwards them); expected errors are the client's business, not the log's."""
+    integration forwards them); expected errors are the client's business, not the log's.
+
+    `fast_path` (GRAPHQL_FAST_PATH): prefetch and the leaf fast path (see Settings)."""
+
+    fast_path: bool = True
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         for error in errors:
@@ -51,7 +56,8 @@ def build_schema(
         *schema_extensions(settings, production=production),
     ]
     max_batch = settings.graphql_max_batch if settings is not None else 10
-    return ErrorSchema(
+    fast = settings.graphql_fast_path if settings is not None else True
+    schema = ErrorSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -61,7 +67,10 @@ def build_schema(
             scalar_map=SCALAR_MAP,
             batching_config={"max_operations": max_batch},
         ),
+        execution_context_class=FastLeafExecutionContext if fast else None,
     )
+    schema.fast_path = fast
+    return schema
 
 
 @cache

@@ -1,0 +1,122 @@
+"""A graphql-core execution context with a fast path for plain leaf fields.
+
+Most of a dashboard response is leaf fields read straight off a Strawberry object (`number`,
+`total`, `sku`, ...): ~1,300 of its ~1,600 fields. For each, graphql-core builds a
+GraphQLResolveInfo, calls Strawberry's basic-field resolver (which calls getattr), checks
+the result for awaitability twice and walks complete_value's type dispatch; that per-field
+machinery, not the work, was the largest share of a cold request's CPU.
+
+For a field that Strawberry itself treats as "basic" (no resolver, no permission classes,
+no field extensions: `StrawberryField.is_basic_field`, resolved by its `_get_basic_result`)
+and whose type is a scalar or enum, this context reads the attribute and serializes it
+directly. Anything unusual (null on a non-null field, an Exception value, a serializer that
+fails or returns null, schema extensions with a `resolve` hook) falls back to graphql-core's
+own `execute_field`, so errors, paths and messages are exactly graphql-core's. The plan per
+(type, field) is computed once and kept for the schema's life.
+
+GRAPHQL_FAST_PATH=false builds the schema with Strawberry's own context (alawael.schema.build);
+tests/test_fast_path_guard.py compares both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from graphql import (
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    Undefined,
+    is_leaf_type,
+)
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+_DEFINITION = "strawberry-definition"
+
+
+class LeafPlan(NamedTuple):
+    read: Callable[[Any, str], Any]  # Strawberry's default resolver (getattr)
+    python_name: str
+    serialize: Callable[[Any], Any]
+    nullable: bool
+
+
+def leaf_plan(field_def: GraphQLField) -> LeafPlan | None:
+    """How to resolve `field_def` without graphql-core's per-field machinery, or None when it
+    must go the normal way."""
+    definition = (field_def.extensions or {}).get(_DEFINITION)
+    resolver = field_def.resolve
+    if (
+        definition is None
+        or not getattr(definition, "is_basic_field", False)
+        # Strawberry's own fast resolver for basic fields; anything else (exception
+        # handlers, a custom resolver) goes the normal way.
+        or getattr(resolver, "__name__", "") != "_get_basic_result"
+        or field_def.args
+    ):
+        return None
+    leaf_type = field_def.type
+    nullable = not isinstance(leaf_type, GraphQLNonNull)
+    if not nullable:
+        leaf_type = leaf_type.of_type  # type: ignore[union-attr]
+    if not is_leaf_type(leaf_type):
+        return None
+    read = definition.default_resolver
+    python_name = definition.python_name
+    if read is None or python_name is None:
+        return None
+    return LeafPlan(read, python_name, leaf_type.coerce_output_value, nullable)
+
+
+class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, plus the leaf fast path described above."""
+
+    # (parent type, field name) -> plan; GraphQL types compare by identity, so a schema's
+    # plans never serve another schema. Bounded by the schema's size.
+    _plans: dict[tuple[GraphQLObjectType, str], LeafPlan | None] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        manager = self.middleware_manager
+        # A resolve hook must see every field: then no fast path at all.
+        self._fast = manager is None or not manager.middlewares
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        if self._fast:
+            name = field_details_list[0].node.name.value
+            key = (parent_type, name)
+            plans = self._plans
+            if key in plans:
+                plan = plans[key]
+            else:
+                plan = plans[key] = _plan_for(self.schema, parent_type, name)
+            if plan is not None:
+                value = plan.read(source, plan.python_name)
+                if value is None and plan.nullable:
+                    return None
+                if value is not None and not isinstance(value, Exception):
+                    try:
+                        coerced = plan.serialize(value)
+                    except Exception:  # graphql-core reports it below
+                        coerced = None
+                    if coerced is not None and coerced is not Undefined:
+                        return coerced
+                # Null (maybe on a non-null field), or a serializer error: graphql-core's
+                # own path decides and reports, exactly as without this context.
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+
+def _plan_for(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) -> LeafPlan | None:
+    field_def = schema.get_field(parent_type, name)
+    return leaf_plan(field_def) if field_def is not None else None
