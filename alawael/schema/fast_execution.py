@@ -11,8 +11,10 @@ no field extensions: `StrawberryField.is_basic_field`, resolved by its `_get_bas
 and whose type is a scalar or enum, this context reads the attribute and serializes it
 directly. Anything unusual (null on a non-null field, an Exception value, a serializer that
 fails or returns null, schema extensions with a `resolve` hook) falls back to graphql-core's
-own `execute_field`, so errors, paths and messages are exactly graphql-core's. The plan per
-(type, field) is computed once and kept for the schema's life.
+own `execute_fields`, so errors, paths and messages are exactly graphql-core's. The plan per
+(type, field) is computed once and kept for the schema's life. `execute_fields` resolves an
+object's leaves in one loop (no Path, no awaitability checks for them) and hands the other
+fields to graphql-core in one call, keeping the query's field order.
 
 GRAPHQL_FAST_PATH=false builds the schema with Strawberry's own context (alawael.schema.build);
 tests/test_fast_path_guard.py compares both.
@@ -21,7 +23,7 @@ tests/test_fast_path_guard.py compares both.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from graphql import (
     GraphQLField,
@@ -34,6 +36,7 @@ from graphql import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _DEFINITION = "strawberry-definition"
+_SLOW: Any = object()  # "not a plain leaf, or not this time": graphql-core's path
 
 
 class LeafPlan(NamedTuple):
@@ -83,38 +86,72 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # A resolve hook must see every field: then no fast path at all.
         self._fast = manager is None or not manager.middlewares
 
-    def execute_field(
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: Any,
+        source_value: Any,
         path: Any,
+        grouped_field_set: dict[str, Any],
         position_context: Any,
     ) -> Any:
-        if self._fast:
-            name = field_details_list[0].node.name.value
-            key = (parent_type, name)
-            plans = self._plans
-            if key in plans:
-                plan = plans[key]
+        """Leaves first (no Path, no awaitable checks), then the other fields through
+        graphql-core in one call; the response keeps the query's field order."""
+        if not self._fast:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        rest: dict[str, Any] = {}
+        for response_name, field_details_list in grouped_field_set.items():
+            value = self._leaf(parent_type, source_value, field_details_list)
+            if value is _SLOW:
+                rest[response_name] = field_details_list
+                results[response_name] = None  # holds the key's place in the response
             else:
-                plan = plans[key] = _plan_for(self.schema, parent_type, name)
-            if plan is not None:
-                value = plan.read(source, plan.python_name)
-                if value is None and plan.nullable:
-                    return None
-                if value is not None and not isinstance(value, Exception):
-                    try:
-                        coerced = plan.serialize(value)
-                    except Exception:  # graphql-core reports it below
-                        coerced = None
-                    if coerced is not None and coerced is not Undefined:
-                        return coerced
-                # Null (maybe on a non-null field), or a serializer error: graphql-core's
-                # own path decides and reports, exactly as without this context.
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
-        )
+                results[response_name] = value
+        if not rest:
+            return results
+        others = super().execute_fields(parent_type, source_value, path, rest, position_context)
+        if self.is_awaitable(others):
+
+            async def merged() -> dict[str, Any]:
+                return _merge(results, rest, await others)
+
+            return merged()
+        return _merge(results, rest, cast("dict[str, Any]", others))
+
+    def _leaf(self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any) -> Any:
+        """The serialized value of a plain leaf field, or _SLOW for graphql-core to do."""
+        name = field_details_list[0].node.name.value
+        key = (parent_type, name)
+        plans = self._plans
+        if key in plans:
+            plan = plans[key]
+        else:
+            plan = plans[key] = _plan_for(self.schema, parent_type, name)
+        if plan is None:
+            return _SLOW
+        value = plan.read(source, plan.python_name)
+        if value is None:
+            return None if plan.nullable else _SLOW
+        if isinstance(value, Exception):
+            return _SLOW
+        try:
+            coerced = plan.serialize(value)
+        except Exception:  # graphql-core reports it on the slow path
+            return _SLOW
+        # Null (maybe on a non-null field), or a serializer error: graphql-core's own path
+        # decides and reports, exactly as without this context.
+        return _SLOW if coerced is None or coerced is Undefined else coerced
+
+
+def _merge(results: dict[str, Any], rest: dict[str, Any], others: dict[str, Any]) -> dict[str, Any]:
+    for response_name in rest:
+        if response_name in others:
+            results[response_name] = others[response_name]
+        else:  # graphql-core left it out (a field the type does not have)
+            del results[response_name]
+    return results
 
 
 def _plan_for(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) -> LeafPlan | None:
