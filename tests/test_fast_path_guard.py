@@ -1,5 +1,6 @@
 """Correctness guard for the cold path's shortcuts (GRAPHQL_FAST_PATH: the order-page
-prefetch, alawael.resolvers.prefetch, and the leaf fast path, alawael.schema.fast_execution).
+prefetch, alawael.resolvers.prefetch; the leaf fast path and lean relation resolvers,
+alawael.schema.fast_execution).
 
 Every query runs through a schema built with the shortcuts and one built without them (plain
 Strawberry execution, each relation through its own async resolver), with a fresh Context
@@ -203,6 +204,12 @@ def schemas(settings: Settings) -> tuple[ErrorSchema, ErrorSchema]:
     assert fast.execution_context_class is FastLeafExecutionContext
     assert not plain.fast_path
     assert plain.execution_context_class is not FastLeafExecutionContext
+    # The relation fields got lean resolvers on the fast schema only.
+    for type_name, field in (("Order", "customer"), ("OrderItem", "product")):
+        lean = fast._schema.type_map[type_name].fields[field].resolve  # type: ignore[attr-defined]
+        usual = plain._schema.type_map[type_name].fields[field].resolve  # type: ignore[attr-defined]
+        assert lean.__name__ == "lean"
+        assert usual.__name__ == "_resolver"
     return fast, plain
 
 

@@ -15,7 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from alawael.config import Settings
 from alawael.schema.errors import ShapeErrors, is_unexpected, request_id_of
-from alawael.schema.fast_execution import FastLeafExecutionContext
+from alawael.schema.fast_execution import FastLeafExecutionContext, install_lean_resolvers
 from alawael.schema.root import Mutation, Query, Subscription
 from alawael.schema.scalars import SCALAR_MAP
 
@@ -70,6 +70,8 @@ def build_schema(
         execution_context_class=FastLeafExecutionContext if fast else None,
     )
     schema.fast_path = fast
+    if fast:
+        install_lean_resolvers(schema)
     return schema
 
 

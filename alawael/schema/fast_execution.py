@@ -157,3 +157,67 @@ def _merge(results: dict[str, Any], rest: dict[str, Any], others: dict[str, Any]
 def _plan_for(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) -> LeafPlan | None:
     field_def = schema.get_field(parent_type, name)
     return leaf_plan(field_def) if field_def is not None else None
+
+
+# --- lean resolvers for argument-free relation fields -----------------------------------
+#
+# A resolver field such as Order.customer or OrderItem.product (sync, no arguments, no
+# permission classes or field extensions) is called by Strawberry through its generic
+# wrapper: a Strawberry Info, argument conversion, an (empty) extension chain, get_result.
+# After the prefetch these fields only return a record already in hand, so that wrapper was
+# most of their cost. `install_lean_resolvers` gives such fields a resolver that builds the
+# Info and calls the function directly; fields with arguments, extensions, async resolvers
+# or any other reserved parameter keep Strawberry's.
+
+
+def lean_resolver(definition: Any, info_class: type[Any]) -> Callable[..., Any] | None:
+    """A direct resolver for `definition` (a StrawberryField), or None if it needs more."""
+    base = definition.base_resolver
+    if (
+        base is None
+        or definition.extensions
+        or definition.arguments
+        or definition.is_async
+        or base.self_parameter is None
+        or base.root_parameter is not None
+        or base.parent_parameter is not None
+    ):
+        return None
+    func = base._unbound_wrapped_func
+    info_param = base.info_parameter
+    if info_param is None:
+
+        def lean_without_info(source: Any, _info: Any) -> Any:
+            return func(source)
+
+        return lean_without_info
+    info_name = info_param.name
+
+    def lean(source: Any, info: Any) -> Any:
+        return func(source, **{info_name: info_class(_raw_info=info, _field=definition)})
+
+    return lean
+
+
+def install_lean_resolvers(schema: Any) -> int:
+    """Swap in lean resolvers on a built Strawberry schema; returns how many fields got one.
+    Nothing changes when the schema has exception handlers (their wrapper must stay)."""
+    converter = schema.schema_converter
+    if getattr(converter, "_exception_handler_specs", ()):
+        return 0
+    info_class = schema.config.info_class
+    count = 0
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
+            continue
+        if graphql_type.name in {"Query", "Mutation", "Subscription"}:
+            continue  # root fields run once per operation: nothing to win
+        for field_def in graphql_type.fields.values():
+            definition = (field_def.extensions or {}).get(_DEFINITION)
+            if definition is None or getattr(field_def.resolve, "__name__", "") != "_resolver":
+                continue
+            lean = lean_resolver(definition, info_class)
+            if lean is not None:
+                field_def.resolve = lean
+                count += 1
+    return count
