@@ -19,11 +19,13 @@ import orjson
 import pytest
 import strawberry
 from bson import ObjectId
+from pymongo.errors import AutoReconnect
 
 from alawael.auth.permissions import Actor, Role
 from alawael.config import Settings
 from alawael.context import Context, Resources
 from alawael.infra.db import Document
+from alawael.loaders.products import ProductByIdLoader
 from alawael.schema.build import ErrorSchema, build_schema
 from alawael.schema.fast_execution import FastLeafExecutionContext
 from alawael.schema.node import to_global_id
@@ -344,3 +346,21 @@ async def test_leaf_fallbacks_report_graphql_cores_errors() -> None:
     assert want.errors is not None
     assert [e.formatted for e in got.errors] == [e.formatted for e in want.errors]
     assert len(got.errors) == 2  # name (null) and count (not an Int); `more` is fine
+
+
+async def test_a_failing_prefetch_answers_as_plain_execution(
+    resources: Resources,
+    schemas: tuple[ErrorSchema, ErrorSchema],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MongoDB failing under the products `$in`: the prefetch gives up and each product field
+    fails by itself, as in plain execution (not the whole `orders` field)."""
+    seeded = await _seed(resources)
+
+    async def unreachable(self: ProductByIdLoader, keys: Any) -> list[Any]:
+        raise AutoReconnect("connection refused")
+
+    monkeypatch.setattr(ProductByIdLoader, "batch_load_fn", unreachable)
+    out = await _same(schemas, resources, DASHBOARD, None, seeded["actors"]["staff"])
+    assert len(out["data"]["orders"]["edges"]) == 24
+    assert {e["extensions"]["code"] for e in out["errors"]} == {"SERVICE_UNAVAILABLE"}

@@ -128,9 +128,15 @@ async def order_relations(info: Info, records: Sequence[OrderRecord]) -> OrderRe
         else []
     )
     # Both batches go out in the same loop tick: the two `$in` run concurrently.
-    users, products = await asyncio.gather(
-        _load(loaders.user_by_id, user_ids), _load(loaders.product_by_id, product_ids)
-    )
+    try:
+        users, products = await asyncio.gather(
+            _load(loaders.user_by_id, user_ids), _load(loaders.product_by_id, product_ids)
+        )
+    except Exception:
+        # E.g. MongoDB unreachable: nothing is prefetched and each relation field loads (and
+        # fails, or succeeds on a retry) by itself, so the page and its errors look exactly as
+        # without the prefetch (a failed batch is not cached by the loader).
+        return NOTHING
     return OrderRelations(
         users=dict(zip(user_ids, users, strict=True)) if wanted.customer else None,
         products=dict(zip(product_ids, products, strict=True)) if wanted.product else None,
