@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     # the dashboard's cost is resolving ~1,600 fields, which only a whole-result cache
     # removes. Same generation-based invalidation as the resolver cache.
     operation_cache: bool = True
+    # The cold path's shortcuts: order pages load the customers and products their query
+    # selects up front (alawael.resolvers.prefetch) and plain leaf fields skip graphql-core's
+    # per-field machinery (alawael.schema.fast_execution). false: plain Strawberry execution
+    # (the correctness guard, tests/test_fast_path_guard.py, compares both).
+    graphql_fast_path: bool = True
 
     # --- Rate limits (the `limits` library's notation) -----------------------------------
     rate_limit_enabled: bool = True

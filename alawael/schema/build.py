@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from alawael.config import Settings
 from alawael.realtime.shared_render import SharedRenderExecutor
 from alawael.schema.errors import ShapeErrors, is_unexpected, request_id_of
+from alawael.schema.fast_execution import FastLeafExecutionContext, install_lean_resolvers
 from alawael.schema.root import Mutation, Query, Subscription
 from alawael.schema.scalars import SCALAR_MAP
 
@@ -24,7 +25,11 @@ log = logging.getLogger("alawael.errors")
 
 class ErrorSchema(strawberry.Schema):
     """Logs unexpected errors with their traceback and request id (Sentry's logging
-    integration forwards them); expected errors are the client's business, not the log's."""
+    integration forwards them); expected errors are the client's business, not the log's.
+
+    `fast_path` (GRAPHQL_FAST_PATH): prefetch and the leaf fast path (see Settings)."""
+
+    fast_path: bool = True
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         for error in errors:
@@ -34,6 +39,12 @@ class ErrorSchema(strawberry.Schema):
                     exc_info=error.original_error,
                     extra={"request_id": request_id_of(execution_context), "path": error.path},
                 )
+
+
+class FastExecutor(SharedRenderExecutor, FastLeafExecutionContext):
+    """Both executors: subscription events rendered once per visibility scope
+    (alawael.realtime.shared_render: `execute_operation`) and the leaf fast path
+    (alawael.schema.fast_execution: `execute_fields`); each overrides a different step."""
 
 
 def build_schema(
@@ -52,19 +63,23 @@ def build_schema(
         *schema_extensions(settings, production=production),
     ]
     max_batch = settings.graphql_max_batch if settings is not None else 10
-    return ErrorSchema(
+    fast = settings.graphql_fast_path if settings is not None else True
+    schema = ErrorSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        # Subscription events rendered once per visibility scope (alawael.realtime.shared_render).
-        execution_context_class=SharedRenderExecutor,
+        execution_context_class=FastExecutor if fast else SharedRenderExecutor,
         config=StrawberryConfig(
             disable_field_suggestions=production,
             scalar_map=SCALAR_MAP,
             batching_config={"max_operations": max_batch},
         ),
     )
+    schema.fast_path = fast
+    if fast:
+        install_lean_resolvers(schema)
+    return schema
 
 
 @cache

@@ -1,13 +1,15 @@
 """Order types, order queries (own orders for customers, all for staff) and mutations.
 
-Fields that only read a snapshot are plain attributes filled in `from_doc`; only the
-relations (customer, product, who changed the status) are async, and they go through
-DataLoaders, so a page of orders costs a constant number of queries.
+Fields that only read a snapshot are plain attributes filled in `from_record`; the relations
+(customer, product, who changed the status) go through DataLoaders, so a page of orders costs
+a constant number of queries. An order page prefetches the customers and products its query
+selects (alawael.resolvers.prefetch): those fields then return the record synchronously and
+graphql-core stays on its sync path; otherwise they return the loader's awaitable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +20,9 @@ from strawberry.types import Info
 import alawael.resolvers.orders as r
 from alawael.auth.permissions import Permission
 from alawael.records.orders import OrderLineRecord, OrderRecord, OrderStatus
+from alawael.records.products import ProductRecord
+from alawael.records.users import UserRecord
+from alawael.resolvers import prefetch
 from alawael.schema.connection import Connection, build_connection
 from alawael.schema.errors import UserError, run_mutation
 from alawael.schema.node import Node, register_node, to_global_id
@@ -39,10 +44,23 @@ strawberry.enum(OrderSortField, name="OrderSortField")
 
 
 async def _load_user(info: Info, oid: ObjectId | None) -> User | None:
+    user = await info.context.loaders.user_by_id.load(oid) if oid is not None else None
+    return _user(user)
+
+
+def _user(user: UserRecord | None) -> User | None:
     from alawael.schema.users import User
 
-    user = await info.context.loaders.user_by_id.load(oid) if oid is not None else None
     return User.from_record(user) if user else None
+
+
+async def _load_product(info: Info, oid: ObjectId) -> Product | None:
+    return Product.maybe(await info.context.loaders.product_by_id.load(oid))
+
+
+# A relation not prefetched (a single order, a mutation payload, prefetch off): the field
+# loads it itself. Distinct from None, which is a prefetched "missing".
+NOT_LOADED: Any = object()
 
 
 @strawberry.type(description="A line of an order: a snapshot of the product when ordered.")
@@ -53,13 +71,25 @@ class OrderItem:
     quantity: int
     line_total: Money
     _product_id: strawberry.Private[ObjectId]
+    _product: strawberry.Private[ProductRecord | None] = NOT_LOADED
 
-    @strawberry.field(description="The product now (archived products still resolve).")
-    async def product(self, info: Info) -> Product | None:
-        return Product.maybe(await info.context.loaders.product_by_id.load(self._product_id))
+    # Sync on purpose (see the module docstring): the declared GraphQL type is Product; the
+    # Python result is the product, or an awaitable of it when it was not prefetched.
+    @strawberry.field(
+        description="The product now (archived products still resolve).",
+        graphql_type=Product | None,
+    )
+    def product(self, info: Info) -> Product | Awaitable[Product | None] | None:
+        if self._product is NOT_LOADED:
+            return _load_product(info, self._product_id)
+        return Product.maybe(self._product)
 
     @classmethod
-    def from_record(cls, line: OrderLineRecord) -> OrderItem:
+    def from_record(
+        cls,
+        line: OrderLineRecord,
+        products: Mapping[ObjectId, ProductRecord | None] | None = None,
+    ) -> OrderItem:
         return cls(
             sku=line.sku,
             name=line.name,
@@ -67,6 +97,7 @@ class OrderItem:
             quantity=line.quantity,
             line_total=Money(cents_to_decimal(line.line_total_cents)),
             _product_id=line.product_id,
+            _product=NOT_LOADED if products is None else products.get(line.product_id),
         )
 
 
@@ -101,17 +132,23 @@ class Order(Node):
     updated_at: datetime
     _id: strawberry.Private[ObjectId]
     _user_id: strawberry.Private[ObjectId]
+    _customer: strawberry.Private[UserRecord | None] = NOT_LOADED
 
-    @strawberry.field
-    async def customer(self, info: Info) -> _LazyUser | None:
-        return await _load_user(info, self._user_id)
+    # Sync on purpose, like OrderItem.product.
+    @strawberry.field(graphql_type=_LazyUser | None)
+    def customer(self, info: Info) -> User | Awaitable[User | None] | None:
+        if self._customer is NOT_LOADED:
+            return _load_user(info, self._user_id)
+        return _user(self._customer)
 
     @classmethod
-    def from_record(cls, o: OrderRecord) -> Order:
+    def from_record(cls, o: OrderRecord, related: prefetch.OrderRelations | None = None) -> Order:
+        users = related.users if related is not None else None
+        products = related.products if related is not None else None
         return cls(
             id=to_global_id("Order", o.id),
             number=o.number,
-            items=[OrderItem.from_record(line) for line in o.items],
+            items=[OrderItem.from_record(line, products) for line in o.items],
             subtotal=Money(cents_to_decimal(o.subtotal_cents)),
             total=Money(cents_to_decimal(o.total_cents)),
             currency=o.currency,
@@ -125,6 +162,7 @@ class Order(Node):
             updated_at=o.updated_at,
             _id=o.id,
             _user_id=o.user_id,
+            _customer=NOT_LOADED if users is None else users.get(o.user_id),
         )
 
     @classmethod
@@ -213,7 +251,8 @@ async def orders_connection(
     before: str | None,
 ) -> Connection[Order]:
     page = await r.orders_page(info, flt, sort, first, after, last, before)
-    return build_connection(page, Order.from_record)
+    related = await prefetch.order_relations(info, page.items)
+    return build_connection(page, lambda o: Order.from_record(o, related))
 
 
 @strawberry.type

@@ -165,9 +165,9 @@ async def _windowed_find(
     SecantusDB 0.7 walks the whole index range of a sorted, limited find before it applies
     the limit (explain: keys examined = every match), so the newest 51 of 12,000 orders cost
     ~0.85 s and grew with the collection (the soak's slow reads). A lower bound on the time
-    field bounds that walk: if the last minute (or 16 minutes, or ...) holds `want` matches, they are
-    the newest overall; otherwise widen x16. Sparse data costs a few more small range reads;
-    the last window (or a missing/odd-typed anchor) falls back to the unbounded find.
+    field bounds that walk: if the last minute (or 16 minutes, or ...) holds `want` matches,
+    they are the newest overall; otherwise widen x16. Sparse data costs a few more small range
+    reads; the last window (or a missing/odd-typed anchor) falls back to the unbounded find.
     Documents without the field sort last in a newest-first order, so a window that is full
     never misses one."""
     top = anchor if isinstance(anchor, datetime) else utcnow()
