@@ -15,7 +15,14 @@ from pymongo.monitoring import CommandListener, CommandStartedEvent
 from alawael.config import Settings
 from alawael.context import Resources
 from alawael.infra.db import Document, make_client, scans_before_limit
+from alawael.services import pagination
 from alawael.services.pagination import PageArgs, paginate
+
+
+@pytest.fixture(autouse=True)
+def fresh_windows() -> None:
+    """Each test starts without learned windows (they are per worker, per query shape)."""
+    pagination._LEARNED.clear()
 
 
 class Finds(CommandListener):
@@ -107,5 +114,53 @@ async def test_a_full_recent_window_is_the_only_read(settings: Settings) -> None
         bound = listener.filters[0]["createdAt"]["$gte"]
         assert now - bound <= timedelta(minutes=1, seconds=5)
         assert await scans_before_limit(client) is True  # the embedded database says so
+    finally:
+        await client.close()
+
+
+async def test_the_window_that_held_a_page_is_where_the_next_read_starts(
+    settings: Settings,
+) -> None:
+    """A quiet collection (orders weeks old) walks up from a minute once; the next read of the
+    same shape starts at the window it needed: one find. When the collection turns busy, the
+    window narrows again after one read."""
+    listener = Finds()
+    assert settings.mongodb_uri is not None
+    client = make_client(settings.mongodb_uri, listeners=[listener])
+    try:
+        db = client[settings.mongodb_db]
+        now = datetime.now(UTC)
+        await db.probe.insert_many(_orders(now, [timedelta(days=20 + d) for d in range(40)]))
+
+        async def first_page() -> list[Any]:
+            listener.filters.clear()
+            page = await paginate(
+                db,
+                "probe",
+                {},
+                sort_field="createdAt",
+                direction=-1,
+                args=PageArgs(first=10),
+                windowed=True,
+            )
+            return [doc["_id"] for doc in page.items]
+
+        quiet = await first_page()
+        assert len(listener.filters) > 1  # a minute, 16 minutes, 4 hours, 3 days, 45 days
+        assert await first_page() == quiet
+        assert len(listener.filters) == 1  # straight to the window that held the page
+        # Busy now: the next read still answers right, and teaches the narrow window.
+        busy = _orders(now, [timedelta(seconds=s) for s in range(20)])
+        await db.probe.insert_many(busy)
+        newest = await first_page()
+        plain = await paginate(
+            db, "probe", {}, sort_field="createdAt", direction=-1, args=PageArgs(first=10)
+        )
+        assert newest == [doc["_id"] for doc in plain.items]
+        assert set(newest) <= {doc["_id"] for doc in busy}
+        await first_page()
+        assert len(listener.filters) == 1
+        bound = listener.filters[0]["createdAt"]["$gte"]
+        assert now - bound <= timedelta(minutes=1, seconds=5)
     finally:
         await client.close()

@@ -10,7 +10,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import bson
@@ -151,6 +151,21 @@ WIDEN = 16
 MAX_WINDOWS = 7
 
 
+# Per query shape (collection, time field, filter keys), the window step that last held a
+# full page: the next read starts there, so steady traffic pays one bounded read, not the
+# walk up from a minute. Per worker, a few entries per list endpoint.
+_LEARNED: dict[tuple[str, str, tuple[str, ...]], int] = {}
+_LEARNED_MAX = 256
+
+
+def _step_for(span: timedelta) -> int:
+    """The smallest window step whose width covers `span`."""
+    step, width = 0, FIRST_WINDOW
+    while width < span and step < MAX_WINDOWS - 1:
+        step, width = step + 1, width * WIDEN
+    return step
+
+
 async def _windowed_find(
     coll: Any,
     query: Mapping[str, Any],
@@ -166,15 +181,17 @@ async def _windowed_find(
     the limit (explain: keys examined = every match), so the newest 51 of 12,000 orders cost
     ~0.85 s and grew with the collection (the soak's slow reads). A lower bound on the time
     field bounds that walk: if the last minute (or 16 minutes, or ...) holds `want` matches,
-    they are the newest overall; otherwise widen x16. Sparse data costs a few more small range
-    reads; the last window (or a missing/odd-typed anchor) falls back to the unbounded find.
-    Documents without the field sort last in a newest-first order, so a window that is full
-    never misses one."""
+    they are the newest overall; otherwise widen x16, up to the unbounded find. The step that
+    held a full page is remembered per query shape and the next read starts at it (narrowed to
+    what the page really spanned), so a busy collection reads its last minute and a quiet one
+    its last weeks, each in one read. Documents without the field sort last in a newest-first
+    order, so a window that is full never misses one."""
     top = anchor if isinstance(anchor, datetime) else utcnow()
-    window = FIRST_WINDOW
-    for _ in range(MAX_WINDOWS):
+    shape = (coll.name, field, tuple(sorted(query)))
+    step = _LEARNED.get(shape, 0)
+    while step < MAX_WINDOWS:
         try:
-            since = top - window
+            since = top - FIRST_WINDOW * WIDEN**step
         except OverflowError:
             break
         bounded = (
@@ -182,10 +199,28 @@ async def _windowed_find(
         )
         docs: list[Document] = await coll.find(bounded, projection).sort(sort).to_list(want)
         if len(docs) >= want:
+            _learn(shape, top, docs[want - 1].get(field))
             return docs[:want]
-        window *= WIDEN
+        step += 1
     found: list[Document] = await coll.find(dict(query), projection).sort(sort).to_list(want)
+    # A full page teaches the window it spanned (data may have grown dense since); a short
+    # one means few matches at all, and the unbounded read stays the cheapest.
+    _learn(shape, top, found[want - 1].get(field) if len(found) >= want else None)
     return found
+
+
+def _aware(moment: datetime) -> datetime:
+    # Cursor values decode naive, documents may read aware: both are UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _learn(shape: tuple[str, str, tuple[str, ...]], top: datetime, oldest: Any) -> None:
+    if len(_LEARNED) >= _LEARNED_MAX:
+        _LEARNED.clear()
+    if isinstance(oldest, datetime):
+        _LEARNED[shape] = _step_for(_aware(top) - _aware(oldest))
+    else:
+        _LEARNED[shape] = MAX_WINDOWS
 
 
 async def paginate(
