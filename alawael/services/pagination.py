@@ -197,12 +197,16 @@ async def _windowed_find(
         bounded = (
             {"$and": [dict(query), {field: {"$gte": since}}]} if query else {field: {"$gte": since}}
         )
-        docs: list[Document] = await coll.find(bounded, projection).sort(sort).to_list(want)
+        docs: list[Document] = (
+            await coll.find(bounded, projection).sort(sort).limit(want).to_list(None)
+        )
         if len(docs) >= want:
             _learn(shape, top, docs[want - 1].get(field))
             return docs[:want]
         step += 1
-    found: list[Document] = await coll.find(dict(query), projection).sort(sort).to_list(want)
+    found: list[Document] = (
+        await coll.find(dict(query), projection).sort(sort).limit(want).to_list(None)
+    )
     # A full page teaches the window it spanned (data may have grown dense since); a short
     # one means few matches at all, and the unbounded read stays the cheapest.
     _learn(shape, top, found[want - 1].get(field) if len(found) >= want else None)
