@@ -8,7 +8,7 @@ from typing import Protocol
 from bson import ObjectId
 from strawberry.types import Info
 
-from alawael.auth.permissions import Permission, Role
+from alawael.auth.permissions import Role
 from alawael.records.flags import FlagRecord
 from alawael.services import flags
 from alawael.services.pagination import Page, PageArgs
@@ -33,11 +33,10 @@ class SetFeatureFlagInput(Protocol):
 
 
 async def flag_node(info: Info, oid: ObjectId) -> FlagRecord | None:
-    user = info.context.user
-    if user is None or not user.can(Permission.MANAGE_FLAGS):
-        return None  # invisible, like any node the caller may not read
-    flag: FlagRecord | None = await info.context.loaders.feature_flag_by_id.load(oid)
-    return flag
+    if not flags.sees_definitions(info.context.user):
+        return None  # no read at all for those who may not see definitions
+    loaded: FlagRecord | None = await info.context.loaders.feature_flag_by_id.load(oid)
+    return flags.visible_definition(info.context.user, loaded)
 
 
 async def flags_page(info: Info, args: PageArgs) -> Page[FlagRecord]:

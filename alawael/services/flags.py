@@ -92,6 +92,12 @@ async def evaluate_flag(res: Resources, actor: Actor | None, key: str) -> bool:
     return False
 
 
+def visible_definition(actor: Actor | None, flag: FlagRecord | None) -> FlagRecord | None:
+    """A flag definition, for those who may see definitions (node(id) answers null to the
+    rest, like any node the caller may not read)."""
+    return flag if flag is not None and sees_definitions(actor) else None
+
+
 def sees_definitions(actor: Actor | None) -> bool:
     """Flag definitions (targeting, rollout) are for flag managers; others get only
     whether each flag is on for them."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from alawael.auth import passwords, sessions
@@ -64,12 +64,13 @@ async def _rekey(res: Resources, user: Document, session: AsyncClientSession) ->
         {"_id": user["_id"]}, {"$set": search.user_keys(user)}, session=session
     )
     orders = res.db.orders.find({"userId": user["_id"]}, {"number": 1}, session=session)
-    async for order in orders:
-        await res.db.orders.update_one(
-            {"_id": order["_id"]},
-            {"$set": search.order_keys(order["number"], user.get("name"))},
-            session=session,
-        )
+    name = user.get("name")
+    rekeyed = [
+        UpdateOne({"_id": order["_id"]}, {"$set": search.order_keys(order["number"], name)})
+        for order in await orders.to_list(None)
+    ]
+    if rekeyed:  # one round trip for all of them, not one per order
+        await res.db.orders.bulk_write(rekeyed, ordered=False, session=session)
 
 
 async def update_me(

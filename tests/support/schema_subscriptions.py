@@ -15,6 +15,7 @@ from alawael.context import Context, Resources
 from alawael.schema.build import exported_schema
 from alawael.services import orders, products
 from alawael.services.orders import OrderLine
+from tests.support.polling import eventually
 from tests.support.rest import SETUP_MANAGER
 
 schema = exported_schema()
@@ -63,11 +64,11 @@ class Sub:
 async def listening(res: Resources, channel: str, count: int) -> None:
     """Wait until `count` subscribers listen on `channel` (subscriptions start lazily)."""
     fanout = res.events.fanout  # type: ignore[attr-defined]
-    for _ in range(300):
-        if fanout.subscriber_count(channel) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"only {fanout.subscriber_count(channel)} subscribers on {channel}")
+
+    async def enough() -> bool:
+        return bool(fanout.subscriber_count(channel) >= count)
+
+    await eventually(enough, within=3.0, every=0.01, what=f"{count} subscribers on {channel}")
 
 
 async def product(res: Resources, stock: int = 100, price: int = 1250) -> ObjectId:
