@@ -30,6 +30,7 @@ from alawael.infra.cache_redis import RedisCache
 from alawael.infra.db import EmbeddedMongo, make_client, running_embedded_uri, scans_before_limit
 from alawael.infra.events import EventHub, MemoryEventHub
 from alawael.infra.events_redis import RedisEventHub
+from alawael.infra.heap import settle_heap
 from alawael.infra.http import GRAPHQL_PATHS
 from alawael.infra.indexes import ensure_indexes
 from alawael.infra.mail import mail_subsystem
@@ -292,4 +293,8 @@ def app_factory() -> Starlette:
     settings = load_settings()
     configure_logging(settings)
     init_sentry(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    # Per worker process, after the schema is built: not in create_app, which tests call
+    # many times in one process (each freeze would pin that test's app for good).
+    settle_heap(settings)
+    return app
