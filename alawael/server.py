@@ -40,6 +40,7 @@ from alawael.infra.tasks import stop_task
 from alawael.jobs import jobs_subsystem
 from alawael.protect.hardening import HardeningMiddleware
 from alawael.protect.ratelimit import RateLimiter, RateLimitMiddleware
+from alawael.realtime.session_keeper import session_keeper_subsystem
 from alawael.rest import health
 from alawael.rest.errors import EXCEPTION_HANDLERS
 from alawael.rest.routes import routes as rest_routes
@@ -60,6 +61,7 @@ SUBSYSTEMS.append(analytics_subsystem)  # batched API analytics writer (flushed 
 SUBSYSTEMS.append(jobs_subsystem)  # scheduled jobs, one runner across workers
 SUBSYSTEMS.append(process_metrics_subsystem)  # worker memory and Redis reachability
 SUBSYSTEMS.append(mail_subsystem)  # queued outgoing mail, sent in the background
+SUBSYSTEMS.append(session_keeper_subsystem)  # subscribers' session checks kept fresh
 
 
 # What a client-sent X-Request-ID may look like: UUIDs, trace ids and the like. It is written

@@ -173,6 +173,9 @@ class SessionChecks:
 
     max_entries: int = 50_000
     _entries: dict[str, tuple[float, str, Role]] = field(default_factory=dict)
+    # Counts forgets: a reader that started before one must not store what it read
+    # (the answer may predate the revocation that caused the forget).
+    forgets: int = 0
 
     def get(self, sid: str, user_id: str) -> Role | None:
         entry = self._entries.get(sid)
@@ -196,9 +199,11 @@ class SessionChecks:
         self._entries[sid] = (time.monotonic() + ttl, user_id, role)
 
     def forget(self, sid: str) -> None:
+        self.forgets += 1
         self._entries.pop(sid, None)
 
     def forget_user(self, user_id: str) -> None:
+        self.forgets += 1
         for sid in [k for k, v in self._entries.items() if v[1] == user_id]:
             self._entries.pop(sid, None)
 

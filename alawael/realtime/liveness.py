@@ -2,21 +2,18 @@
 
 The same rule as `alawael.auth.sessions.check_session` (session live, user active; the role
 read from the user document), but batched: all subscribers woken by one event read their
-sessions and users through loaders shared by that event, so 1,000 subscribers cost two `$in`
-queries, not 2,000 round-trips. Positive answers go into (and come from) the same per-worker
-cache the HTTP path uses, so a revocation is noticed here as soon as there.
+sessions and users together, so 1,000 subscribers cost a few `$in` queries, not 2,000
+round-trips. Positive answers go into (and come from) the same per-worker cache the HTTP
+path uses, so a revocation is noticed here as soon as there.
 
-An answer late in its life (`_due`) is still used, and re-read in the background after the
-event (`_Refresh`): under a steady flow of events the answers are renewed before they
-expire, so no event waits for the whole batch. The bound is unchanged: no answer is used
-past SESSION_CHECK_TTL_SECONDS, and a re-read that finds the session gone drops it at once.
+Answers of live subscribers are kept fresh between events by the session keeper
+(alawael.realtime.session_keeper), so an event normally finds every answer remembered; what
+is read here is what the keeper has not (yet) covered.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,8 +27,6 @@ from alawael.infra.db import Document
 from alawael.infra.fanout import Delivery
 from alawael.infra.resources import Resources
 from alawael.loaders.base import DocumentByIdLoader
-
-log = logging.getLogger("alawael.realtime")
 
 # `$in` cost grows faster than linearly on SecantusDB (1,000 ids: 1.6 s; 100 ids: 33 ms),
 # so big batches go out as concurrent chunks; harmless on MongoDB. 1,000 sessions in
@@ -65,10 +60,6 @@ async def still_allowed(res: Resources, actor: Actor, delivery: Delivery | None)
     if actor.session_id is not None:
         cached = checks.get(actor.session_id, actor.user_id)
         if cached is not None:
-            if delivery is not None and _due(
-                res, actor.session_id, checks.seconds_left(actor.session_id)
-            ):
-                delivery.shared("liveness.refresh", lambda: _Refresh(res)).add(actor)
             return cached == actor.role
     if delivery is not None:
         misses = delivery.shared("liveness.misses", lambda: _Misses(res))
@@ -113,26 +104,43 @@ class _Misses:
         task.add_done_callback(_background.discard)
 
     async def _run(self) -> None:
+        checks = session_checks(self.res)
+        forgets = checks.forgets
         try:
-            self.verdicts = await _verdicts(self.res, self.actors)
+            self.verdicts = await read_verdicts(self.res, self.actors)
         except PyMongoError as exc:
             self.failure = str(exc)
         finally:
             self._done.set()
-        checks = session_checks(self.res)
-        ttl = self.res.settings.session_check_ttl_seconds
-        for actor, allowed in zip(self.actors, self.verdicts, strict=True):
-            if allowed and actor.session_id is not None:
-                checks.put(actor.session_id, actor.user_id, actor.role, ttl)
+        if self.failure is None:
+            remember(self.res, self.actors, self.verdicts, forgets)
 
 
-async def _verdicts(res: Resources, actors: list[Actor]) -> list[bool]:
-    """The database's answer for each actor, from one round of straight batch reads."""
+def remember(res: Resources, actors: list[Actor], verdicts: list[bool], forgets: int) -> None:
+    """Store the positive answers read for `actors`; `forgets`: the cache's forget count when
+    the read started. If a forget happened since (a logout or deactivation in this worker),
+    nothing is stored: an answer read before it may be one it meant to end."""
+    checks = session_checks(res)
+    if checks.forgets != forgets:
+        return
+    ttl = res.settings.session_check_ttl_seconds
+    for actor, allowed in zip(actors, verdicts, strict=True):
+        if allowed and actor.session_id is not None:
+            checks.put(actor.session_id, actor.user_id, actor.role, ttl)
+
+
+async def read_verdicts(
+    res: Resources, actors: list[Actor], *, in_turn: bool = False
+) -> list[bool]:
+    """The database's answer for each actor, from straight batch reads: all chunks at once
+    (an event waits for them), or with `in_turn` one chunk per collection at a time (the
+    session keeper: slower, but an event's own reads never queue behind a dozen of its
+    commands in the database)."""
     uids = [_oid(a.user_id) for a in actors]
     sids = [_oid(a.session_id) if a.session_id is not None else None for a in actors]
     users, sessions = await asyncio.gather(
-        _read(UserStatusByIdLoader(res.db), uids),
-        _read(SessionByIdLoader(res.db), sids),
+        _read(UserStatusByIdLoader(res.db), uids, in_turn),
+        _read(SessionByIdLoader(res.db), sids, in_turn),
     )
     now = datetime.now(UTC)
     return [
@@ -147,67 +155,18 @@ async def _verdicts(res: Resources, actors: list[Actor]) -> list[bool]:
     ]
 
 
-def _due(res: Resources, sid: str, seconds_left: float) -> bool:
-    # Late in its life: re-checked now, in the background, so that under a steady flow of
-    # events the answer is renewed before it expires and no event has to wait for 1,000
-    # sessions to be re-read. Each session renews at its own point between 1/2 and 3/4 of
-    # the TTL (a hash of its id), so answers first given together spread their renewals
-    # over several events instead of one batch of 1,000. The bound is unchanged: an answer
-    # is never used past SESSION_CHECK_TTL_SECONDS; a re-check that fails drops it.
-    ttl = res.settings.session_check_ttl_seconds
-    phase = (zlib.crc32(sid.encode()) % 1024) / 1024
-    return seconds_left < ttl * (0.25 + 0.25 * phase)
-
-
-class _Refresh:
-    """The sessions of one event due for renewal, re-checked in one batch once the event
-    has been delivered (a short delay: the re-check must not compete with the delivery)."""
-
-    DELAY_SECONDS = 0.05
-
-    def __init__(self, res: Resources) -> None:
-        self.res = res
-        self.actors: dict[str, Actor] = {}
-        loop = asyncio.get_running_loop()
-        loop.call_later(self.DELAY_SECONDS, self._start)
-
-    def add(self, actor: Actor) -> None:
-        if actor.session_id is not None:
-            self.actors[actor.session_id] = actor
-
-    def _start(self) -> None:
-        task = asyncio.get_running_loop().create_task(self.run())
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-
-    async def run(self) -> None:
-        actors = [a for a in self.actors.values() if a.session_id is not None]
-        try:
-            verdicts = await _verdicts(self.res, actors)
-        except PyMongoError as exc:
-            log.warning("background session re-check failed: %s", exc)
-            return  # the answers expire as they would have; the next event re-checks
-        checks = session_checks(self.res)
-        ttl = self.res.settings.session_check_ttl_seconds
-        for actor, allowed in zip(actors, verdicts, strict=True):
-            key = actor.session_id or ""
-            if not allowed:
-                checks.forget(key)  # the next event re-checks and ends the subscription
-            elif checks.seconds_left(key) > 0:
-                # Renewed only if still remembered: a revocation in this worker while we
-                # read (`forget`) must not be undone by an answer read before it.
-                checks.put(key, actor.user_id, actor.role, ttl)
-
-
-async def _read(loader: DocumentByIdLoader, ids: list[ObjectId | None]) -> dict[ObjectId, Any]:
-    """The loader's documents by id, in concurrent chunks; `to_list` rather than iterating
-    the cursor: one await per chunk instead of one per document."""
+async def _read(
+    loader: DocumentByIdLoader, ids: list[ObjectId | None], in_turn: bool
+) -> dict[ObjectId, Any]:
+    """The loader's documents by id, in chunks (concurrent unless `in_turn`); `to_list`
+    rather than iterating the cursor: one await per chunk instead of one per document."""
     collection = loader.db[loader.collection]
     keys = list(dict.fromkeys(i for i in ids if i is not None))  # unique, no sort needed
-    chunks = [keys[i : i + MAX_BATCH] for i in range(0, len(keys), MAX_BATCH)]
-    found = await asyncio.gather(
-        *(collection.find({"_id": {"$in": c}}, loader.projection).to_list(None) for c in chunks)
+    reads = (
+        collection.find({"_id": {"$in": keys[i : i + MAX_BATCH]}}, loader.projection).to_list(None)
+        for i in range(0, len(keys), MAX_BATCH)
     )
+    found = [await read for read in reads] if in_turn else await asyncio.gather(*reads)
     return {doc["_id"]: doc for docs in found for doc in docs}
 
 

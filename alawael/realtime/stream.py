@@ -32,6 +32,7 @@ from alawael.infra.realtime_metrics import SUBSCRIPTIONS_ACTIVE
 from alawael.infra.resources import Resources
 from alawael.realtime.liveness import still_allowed
 from alawael.realtime.render_gate import lead_or_follow
+from alawael.realtime.session_keeper import watch_session
 from alawael.realtime.shared_render import SHARED_RENDER, RenderShare, subscribed_render_key
 from alawael.shared.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
 
@@ -128,6 +129,8 @@ async def follow(
         _schedule_close(ws, *SLOW_CONSUMER_CLOSE)
 
     SUBSCRIPTIONS_ACTIVE.inc()
+    # Its session check kept fresh between events; a session found over closes the socket.
+    unwatch = watch_session(res, user, lambda: _schedule_close(ws, *SESSION_ENDED_CLOSE))
     try:
         async with res.events.listen(channels, on_overflow=on_overflow) as sub:
             last_emit = float("-inf")
@@ -195,6 +198,7 @@ async def follow(
                 SHARED_RENDER.set(None)
                 OPERATION_LOADERS.set(None)
     finally:
+        unwatch()
         SHARED_RENDER.set(None)
         OPERATION_LOADERS.set(None)
         SUBSCRIPTIONS_ACTIVE.dec()
