@@ -159,8 +159,8 @@ def _fanout(fan: dict[str, Any]) -> str:
         line += (
             f", cpu/event (median) {fan['cpu_ms_per_event_p50']:.1f} ms; after the first event "
             f"p50 {fan['warm_p50_ms']:.1f} ms, p95 {fan['warm_p95_ms']:.1f} ms, "
-            f"p99 {fan['warm_p99_ms']:.1f} ms (first event, sessions re-read: "
-            f"{fan['first_event_ms']:.1f} ms)"
+            f"p99 {fan['warm_p99_ms']:.1f} ms (first event, after "
+            f"{fan.get('quiet_seconds', 0):.0f} s quiet: {fan['first_event_ms']:.1f} ms)"
         )
     return line
 
