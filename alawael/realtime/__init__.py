@@ -5,5 +5,8 @@ re-reads, and the machinery GraphQL subscriptions are written with.
   them) and `Subscriber` (a bounded queue; overflow drops the subscriber, never grows).
 - `stream`: `follow(...)`, the loop every subscription resolver runs: fresh loaders per event,
   liveness re-check, scope-shared re-reads, slow-consumer close.
+- `liveness`: the per-event session re-check, batched; `session_keeper`: keeps the open
+  subscriptions' session answers fresh between events (and closes a socket whose session
+  a renewal finds over).
 - `metrics`: gauges of open WebSockets and active subscriptions.
 """
