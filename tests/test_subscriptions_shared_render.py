@@ -227,3 +227,94 @@ async def test_variables_split_groups_and_a_filtered_leader_holds_nobody_up(
     for sub in (*on_first, *on_second):
         await sub.nothing()
         await sub.close()
+
+
+async def test_followers_send_the_groups_frame_themselves_from_their_second_event(
+    mongo_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From its second event on, a follower's frame comes from `express_frame` (no execution,
+    # no Strawberry): the frames must stay exactly what the normal path sends.
+    from alawael.realtime import stream
+
+    express: list[str] = []
+    original = stream.express_frame
+
+    def counting(*args: Any) -> str | None:
+        frame = original(*args)
+        if frame is not None:
+            express.append(frame)
+        return frame
+
+    monkeypatch.setattr(stream, "express_frame", counting)
+    query = "subscription { orderPlaced { id number status total customer { email } } }"
+    async with running_app(mongo_uri) as (url, res):
+        sockets = []
+        for op_id, protocol in (("t1", TRANSPORT), ("t2", TRANSPORT), ("l1", LEGACY)):
+            token, _ = await token_for(res, Role.STAFF)
+            ws = await open_ws(url, token, protocol)
+            assert (await recv(ws))["type"] == "connection_ack"
+            if protocol == TRANSPORT:
+                await subscribe(ws, query, op_id)
+            else:
+                await ws.send(
+                    json.dumps({"id": op_id, "type": "start", "payload": {"query": query}})
+                )
+            sockets.append((op_id, protocol, ws))
+        await subscribers(res, "orders", len(sockets))
+
+        for event in range(3):
+            await placed(res)
+            payloads = []
+            for op_id, protocol, ws in sockets:
+                message = await recv(ws, skip=("ping", "ka"))
+                assert message["id"] == op_id
+                assert message["type"] == ("next" if protocol == TRANSPORT else "data")
+                payloads.append(message["payload"])
+            assert payloads[0]["data"]["orderPlaced"]["status"] == "PENDING"
+            assert payloads[1] == payloads[0]
+            assert payloads[2] == payloads[0]
+            # The first event teaches each subscriber its frame; from then on the two
+            # followers of each event send it themselves, the leader renders.
+            assert len(express) == 2 * event
+        for _, _, ws in sockets:
+            await ws.close()
+
+
+def test_express_frame_only_for_an_error_free_render_with_the_same_extensions() -> None:
+    import asyncio
+
+    from graphql import ExecutionResult, GraphQLError
+
+    from alawael.infra.fanout import Delivery
+
+    group = (("orderPlaced", "staff", Role.STAFF), ("doc", b"{}"))
+    template = shared_render.FrameTemplate('"7"', "next", {"cost": 3})
+
+    async def frames() -> list[str | None]:
+        out, deliveries = [], []
+        for result in (
+            ExecutionResult(data={"a": 1}),
+            ExecutionResult(data=None, errors=[GraphQLError("boom")]),
+        ):
+            delivery = Delivery("orders", {"type": "ORDER_PLACED"})
+            rendered = shared_render.Rendered(result)
+            rendered.payload_text({"cost": 3})  # encoded for the leader
+
+            async def render(value: shared_render.Rendered = rendered) -> shared_render.Rendered:
+                return value
+
+            await delivery.memo(("render", *group), render)
+            deliveries.append(delivery)
+            out.append(shared_render.express_frame(delivery, group, template))
+        # The error-free render, for a subscriber whose extensions differ from the encoded.
+        other = shared_render.FrameTemplate('"8"', "data", {"cost": 4})
+        out.append(shared_render.express_frame(deliveries[0], group, other))
+        # No render for this group in this event: nothing to send.
+        out.append(shared_render.express_frame(Delivery("orders", {}), group, template))
+        return out
+
+    ok, with_errors, other_extensions, missing = asyncio.run(frames())
+    assert ok == '{"id":"7","type":"next","payload":{"data":{"a":1},"extensions":{"cost":3}}}'
+    assert with_errors is None
+    assert other_extensions is None
+    assert missing is None

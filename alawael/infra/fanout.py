@@ -72,6 +72,13 @@ class Delivery:
             return task.result()  # type: ignore[no-any-return]
         return await asyncio.shield(task)
 
+    def memo_result(self, key: Hashable) -> Any:
+        """The value of a finished, successful `memo` run for `key`; None otherwise."""
+        task = self._memo.get(key)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
+
 
 class Subscriber:
     """A bounded queue of deliveries for one subscription.

@@ -33,7 +33,13 @@ from alawael.infra.resources import Resources
 from alawael.realtime.liveness import still_allowed
 from alawael.realtime.render_gate import lead_or_follow
 from alawael.realtime.session_keeper import watch_session
-from alawael.realtime.shared_render import SHARED_RENDER, RenderShare, subscribed_render_key
+from alawael.realtime.shared_render import (
+    SHARED_RENDER,
+    FrameTemplate,
+    RenderShare,
+    express_frame,
+    subscribed_render_key,
+)
 from alawael.shared.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
 
 if TYPE_CHECKING:
@@ -139,6 +145,8 @@ async def follow(
             key = subscribed_render_key() if share is not None else None
             role = user.role if user is not None else None
             group: Hashable | None = ((name, share, role), key) if key is not None else None
+            # How this subscriber's shared frames look, learned from the first one it sent.
+            template: FrameTemplate | None = None
             if initial is not None:
                 value = await initial(ctx.fresh())
                 if value is not None:
@@ -185,11 +193,24 @@ async def follow(
                         OPERATION_LOADERS.set(None)
                         continue
                     last_emit = loop.time()
+                    if (
+                        gate is None
+                        and group is not None
+                        and template is not None
+                        and ws is not None
+                    ):
+                        # A follower of a shared render: its frame is the group's, with its
+                        # own operation id; sent here, past execution and Strawberry.
+                        frame = express_frame(delivery, group, template)
+                        if frame is not None and await _send_frame(ws, frame):
+                            OPERATION_LOADERS.set(None)
+                            continue
                     if share is not None:
                         marked = RenderShare(delivery, (name, share, role), gate)
                         SHARED_RENDER.set(marked)
                         yield value
                         group = marked.group()
+                        template = marked.template or template
                     else:
                         yield value
                 finally:
@@ -202,6 +223,17 @@ async def follow(
         SHARED_RENDER.set(None)
         OPERATION_LOADERS.set(None)
         SUBSCRIPTIONS_ACTIVE.dec()
+
+
+async def _send_frame(ws: WebSocket, frame: str) -> bool:
+    """Send a prepared frame; False if the socket refused it (closing or gone): the caller
+    then takes the normal path, where Strawberry meets and reports the same failure."""
+    try:
+        await ws.send_text(frame)
+    except Exception as exc:
+        log.debug("express frame not sent: %s", exc)
+        return False
+    return True
 
 
 async def _live(res: Resources, user: Actor, delivery: Delivery, name: str) -> bool:
