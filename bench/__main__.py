@@ -337,6 +337,16 @@ def main() -> int:
                     # minutes of figures measured before it.
                     summary["fanout_error"] = repr(exc)
                     print(f"  fan-out failed: {exc!r}")
+                print(f"fan-out over WebSockets: {args.subscribers} sockets, {args.events} events")
+                try:
+                    from bench import fanout_ws
+
+                    summary["fanout_ws"] = fanout_ws.run(
+                        env.mongo_uri, env.redis_url, workdir, args.subscribers, args.events
+                    )
+                except Exception as exc:
+                    summary["fanout_ws_error"] = repr(exc)
+                    print(f"  fan-out over WebSockets failed: {exc!r}")
         finally:
             db.stop()
             redis.stop()

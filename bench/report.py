@@ -114,6 +114,8 @@ def notes(report: dict[str, Any]) -> list[str]:
         )
     if report.get("fanout_error"):
         out.append(f"Fan-out failed: {report['fanout_error']}.")
+    if report.get("fanout_ws_error"):
+        out.append(f"Fan-out over WebSockets failed: {report['fanout_ws_error']}.")
     peer = report.get("peers", {}).get("apollo", {})
     if peer.get("skipped"):
         out.append(f"Apollo peer skipped: {peer['skipped']}.")
@@ -143,6 +145,8 @@ def print_table(report: dict[str, Any]) -> None:
     fan = report.get("fanout")
     if fan:
         print(_fanout(fan))
+    if report.get("fanout_ws"):
+        print(fanout_ws_line(report["fanout_ws"]))
     print()
     for line in notes(report):
         print(line)
@@ -185,6 +189,8 @@ def markdown(report: dict[str, Any], png_name: str) -> str:
     lines.append("Server RSS after each run: " + ", ".join(rss) + ".")
     if report.get("fanout"):
         lines += ["", _fanout(report["fanout"]) + "."]
+    if report.get("fanout_ws"):
+        lines += ["", fanout_ws_line(report["fanout_ws"]) + "."]
     lines += ["", *(f"- {line}" for line in notes(report)), ""]
     return "\n".join(lines)
 
@@ -245,3 +251,16 @@ def _scenarios(report: dict[str, Any], runs: tuple[str, ...]) -> list[str]:
             if label not in seen:
                 seen.append(label)
     return seen
+
+
+def fanout_ws_line(r: dict[str, Any]) -> str:
+    """bench.fanout_ws's figures in one line."""
+    return (
+        f"fan-out over WebSockets to {r['subscribers']} subscribers ({r['events']} events): "
+        f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+        f"max {r['max_ms']:.1f} ms, last socket (median) {r['last_subscriber_p50_ms']:.1f} ms, "
+        f"server cpu/event (median) {r['server_cpu_ms_per_event_p50']:.1f} ms; "
+        f"after the first event p99 {r['warm_p99_ms']:.1f} ms "
+        f"(first event, after 5 s quiet: {r['first_event_ms']:.1f} ms); "
+        f"server RSS {r['server_rss_mb']:.1f} MB"
+    )
