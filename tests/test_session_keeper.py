@@ -6,8 +6,10 @@ event ends the subscription); only live subscriptions are watched."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 import pytest
 from bson import ObjectId
@@ -16,6 +18,7 @@ from pymongo.errors import PyMongoError
 from alawael.auth.permissions import Actor, Role
 from alawael.auth.sessions import session_checks
 from alawael.context import Resources
+from alawael.infra.tasks import stop_task
 from alawael.realtime import session_keeper as keeper_module
 from alawael.realtime.session_keeper import SessionKeeper, session_keeper
 from tests.conftest import make_settings
@@ -177,6 +180,101 @@ async def test_a_forget_during_the_read_is_not_undone(
     monkeypatch.setattr(keeper_module, "read_verdicts", read_then_logout)
     await keeper.renew([staff])
     assert session_checks(res).seconds_left(sid) == 0
+
+
+async def test_an_unrelated_forget_during_the_read_does_not_discard_it(
+    res: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Logouts elsewhere in the worker are common: they must not throw away a renewal.
+    staff, sid = await _staff(res)
+    other, other_sid = await _staff(res)
+    keeper = keeper_of(res)
+    original = keeper_module.read_verdicts
+
+    async def read_then_other_logout(*args: Any, **kwargs: Any) -> list[bool]:
+        verdicts = await original(*args, **kwargs)
+        session_checks(res).forget(other_sid)
+        session_checks(res).forget_user(other.user_id)
+        return verdicts
+
+    monkeypatch.setattr(keeper_module, "read_verdicts", read_then_other_logout)
+    await keeper.renew([staff])
+    assert session_checks(res).seconds_left(sid) > TTL - 5
+
+
+async def test_a_slow_read_does_not_stretch_the_bound(
+    res: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The answer is trusted for the TTL from when its read started, not from when it landed.
+    staff, sid = await _staff(res)
+    keeper = keeper_of(res)
+    original = keeper_module.read_verdicts
+
+    async def slow(*args: Any, **kwargs: Any) -> list[bool]:
+        await asyncio.sleep(0.5)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(keeper_module, "read_verdicts", slow)
+    await keeper.renew([staff])
+    assert 0 < session_checks(res).seconds_left(sid) <= TTL - 0.5
+
+
+@pytest.mark.parametrize("ttl", [0.05, 0.3, 2.0, 60.0])
+def test_renewals_are_looked_for_more_often_than_the_margin(ttl: float) -> None:
+    keeper = SessionKeeper(cast(Resources, _FakeResources(ttl)))
+    assert 0 < keeper.tick < keeper.margin < ttl
+
+
+class _FakeResources:
+    def __init__(self, ttl: float) -> None:
+        self.settings = make_settings("mongodb://unused", session_check_ttl_seconds=ttl)
+        self.extras: dict[str, Any] = {}
+
+
+def test_each_role_of_a_session_is_watched_for_itself() -> None:
+    keeper = SessionKeeper(cast(Resources, _FakeResources(2.0)))
+    old = Actor(user_id="u1", role=Role.STAFF, session_id="s1")
+    new = Actor(user_id="u1", role=Role.MANAGER, session_id="s1")
+    tickets = [keeper.watch(old), keeper.watch(new), keeper.watch(new)]
+    assert keeper.watched == 2
+    keeper.unwatch(new, tickets[1])
+    keeper.unwatch(old, tickets[0])
+    assert keeper.watched == 1
+    keeper.unwatch(new, tickets[2])
+    assert keeper.watched == 0
+
+
+async def test_a_hung_read_gives_up_and_the_keeper_goes_on(
+    res: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A keeper of its own with a short TTL: its renewals time out after one TTL.
+    quick = replace(
+        res, settings=res.settings.model_copy(update={"session_check_ttl_seconds": 0.5})
+    )
+    keeper = SessionKeeper(quick)
+    staff, _ = await _staff(res)
+    original = keeper_module.read_verdicts
+    hung = 0
+
+    async def hang_once(*args: Any, **kwargs: Any) -> list[bool]:
+        nonlocal hung
+        if hung == 0:
+            hung += 1
+            await asyncio.Event().wait()  # never answers
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(keeper_module, "read_verdicts", hang_once)
+    task = asyncio.create_task(keeper.run())
+    try:
+        keeper.watch(staff)
+
+        async def renewed() -> bool:
+            return keeper.renewals > 0
+
+        await eventually(renewed, what="a renewal after the hung one timed out")
+        assert hung == 1
+    finally:
+        await stop_task(task)
 
 
 async def test_the_keeper_outlives_a_database_error(

@@ -318,3 +318,91 @@ def test_express_frame_only_for_an_error_free_render_with_the_same_extensions() 
     assert with_errors is None
     assert other_extensions is None
     assert missing is None
+
+
+async def _socket_for(url: str, res: Resources, actor: Any) -> Any:
+    """A graphql-transport-ws socket signed in as `actor` with a session of its own."""
+    from bson import ObjectId
+
+    from alawael.auth.sessions import create_session
+    from alawael.auth.tokens import issue_access_token
+
+    session, _ = await create_session(res, ObjectId(actor.user_id), user_agent=None, ip=None)
+    token = issue_access_token(
+        res.settings, user_id=actor.user_id, role=actor.role, session_id=str(session["_id"])
+    )
+    ws = await open_ws(url, token, TRANSPORT)
+    assert (await recv(ws))["type"] == "connection_ack"
+    return ws
+
+
+async def test_express_frames_stay_within_their_scope_over_real_sockets(
+    mongo_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Staff, managers and two customers (one on two devices), several events: every socket
+    # gets exactly the orders it may see, with its own operation id, and the followers'
+    # frames (taken from their group) never cross a scope or a role.
+    from alawael.realtime import stream
+
+    express: list[str] = []
+    original = stream.express_frame
+
+    def counting(*args: Any) -> str | None:
+        frame = original(*args)
+        if frame is not None:
+            express.append(frame)
+        return frame
+
+    monkeypatch.setattr(stream, "express_frame", counting)
+    query = "subscription { orderUpdated { id status total customer { email } } }"
+    async with running_app(mongo_uri) as (url, res):
+        alice = await make_user(res, Role.CUSTOMER, email="alice-express@example.com")
+        bob = await make_user(res, Role.CUSTOMER, email="bob-express@example.com")
+        staff = await make_user(res, Role.STAFF)
+        pid = await product(res)
+        a1, a2 = await place(res, alice, pid), await place(res, alice, pid)
+        b1 = await place(res, bob, pid)
+        who = {
+            "staff1": await make_user(res, Role.STAFF),
+            "staff2": await make_user(res, Role.STAFF),
+            "manager1": await make_user(res, Role.MANAGER),
+            "manager2": await make_user(res, Role.MANAGER),
+            "alice-phone": alice,
+            "alice-laptop": alice,
+            "bob": bob,
+        }
+        sockets = {}
+        for op_id, actor in who.items():
+            sockets[op_id] = await _socket_for(url, res, actor)
+            await subscribe(sockets[op_id], query, op_id)
+        await subscribers(res, "orders", len(sockets))
+
+        steps = [
+            (a1, OrderStatus.CONFIRMED),
+            (b1, OrderStatus.CONFIRMED),
+            (a2, OrderStatus.CONFIRMED),
+            (a1, OrderStatus.SHIPPED),
+            (a2, OrderStatus.SHIPPED),
+        ]
+        mine = {"alice-phone": {a1, a2}, "alice-laptop": {a1, a2}, "bob": {b1}}
+        emails = {a1: "alice-express@example.com", a2: "alice-express@example.com"}
+        emails[b1] = "bob-express@example.com"
+        for oid, status in steps:
+            await orders.update_order_status(res, staff, oid, status)
+            for op_id, ws in sockets.items():
+                if op_id in mine and oid not in mine[op_id]:
+                    continue
+                message = await recv(ws, skip=("ping",))
+                assert message["id"] == op_id
+                assert message["type"] == "next"
+                order = message["payload"]["data"]["orderUpdated"]
+                assert order["id"] == to_global_id("Order", oid), op_id
+                assert order["status"] == status.value
+                assert order["customer"]["email"] == emails[oid]
+        for ws in sockets.values():
+            with pytest.raises(TimeoutError):  # nothing else arrived: no foreign order
+                await recv(ws, wait=0.3, skip=("ping",))
+            await ws.close()
+        # One follower per two-member group per event once its frame is learned: staff and
+        # managers on events 2-5, alice's second device on her events 2-4; bob is alone.
+        assert len(express) == 4 + 4 + 3

@@ -169,13 +169,17 @@ async def revoke_user_sessions(
 @dataclass
 class SessionChecks:
     """Positive session checks remembered in this worker for a short time: saves two
-    Mongo round-trips per request, and bounds how late a revocation is noticed here."""
+    Mongo round-trips per request, and bounds how late a revocation is noticed here.
+
+    An answer is trusted for the TTL from when its read *started* (`read_at`): a slow read
+    must not stretch the bound. A read that started before a forget of its session or user
+    in this worker (a logout, a deactivation) is not stored: it may predate the revocation
+    (`forgotten_since`)."""
 
     max_entries: int = 50_000
     _entries: dict[str, tuple[float, str, Role]] = field(default_factory=dict)
-    # Counts forgets: a reader that started before one must not store what it read
-    # (the answer may predate the revocation that caused the forget).
-    forgets: int = 0
+    # When each session ("s:<id>") or user ("u:<id>") was last forgotten (monotonic).
+    _forgotten: dict[str, float] = field(default_factory=dict)
 
     def get(self, sid: str, user_id: str) -> Role | None:
         entry = self._entries.get(sid)
@@ -188,24 +192,43 @@ class SessionChecks:
         entry = self._entries.get(sid)
         return max(0.0, entry[0] - time.monotonic()) if entry is not None else 0.0
 
-    def put(self, sid: str, user_id: str, role: Role, ttl: float) -> None:
+    def put(
+        self, sid: str, user_id: str, role: Role, ttl: float, *, read_at: float | None = None
+    ) -> None:
+        """Remember a positive answer; `read_at`: when its read started (default: now)."""
         if ttl <= 0:
+            return
+        started = time.monotonic() if read_at is None else read_at
+        if self.forgotten_since(sid, user_id, started):
             return
         if len(self._entries) >= self.max_entries:
             now = time.monotonic()
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-        self._entries[sid] = (time.monotonic() + ttl, user_id, role)
+        self._entries[sid] = (started + ttl, user_id, role)
+
+    def forgotten_since(self, sid: str, user_id: str, since: float) -> bool:
+        return (
+            self._forgotten.get(f"s:{sid}", -1.0) >= since
+            or self._forgotten.get(f"u:{user_id}", -1.0) >= since
+        )
 
     def forget(self, sid: str) -> None:
-        self.forgets += 1
         self._entries.pop(sid, None)
+        self._mark(f"s:{sid}")
 
     def forget_user(self, user_id: str) -> None:
-        self.forgets += 1
         for sid in [k for k, v in self._entries.items() if v[1] == user_id]:
             self._entries.pop(sid, None)
+        self._mark(f"u:{user_id}")
+
+    def _mark(self, key: str) -> None:
+        now = time.monotonic()
+        if len(self._forgotten) >= self.max_entries:
+            # Only reads still in flight care; none runs for a minute.
+            self._forgotten = {k: t for k, t in self._forgotten.items() if t > now - 60}
+        self._forgotten[key] = now
 
 
 def session_checks(res: Resources) -> SessionChecks:
@@ -226,6 +249,7 @@ async def check_session(res: Resources, *, user_id: str, session_id: str) -> Act
         sid, uid = ObjectId(session_id), ObjectId(user_id)
     except (InvalidId, TypeError) as exc:
         raise Unauthenticated("Invalid or expired token.") from exc
+    read_at = time.monotonic()
     try:
         # Both reads at once: one round-trip of latency instead of two.
         session, user = await asyncio.gather(
@@ -244,5 +268,5 @@ async def check_session(res: Resources, *, user_id: str, session_id: str) -> Act
     ):
         raise Unauthenticated(REVOKED)
     role = Role(user["role"])
-    checks.put(session_id, user_id, role, res.settings.session_check_ttl_seconds)
+    checks.put(session_id, user_id, role, res.settings.session_check_ttl_seconds, read_at=read_at)
     return Actor(user_id=user_id, role=role, session_id=session_id)

@@ -14,6 +14,7 @@ is read here is what the keeper has not (yet) covered.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,8 +105,7 @@ class _Misses:
         task.add_done_callback(_background.discard)
 
     async def _run(self) -> None:
-        checks = session_checks(self.res)
-        forgets = checks.forgets
+        read_at = time.monotonic()
         try:
             self.verdicts = await read_verdicts(self.res, self.actors)
         except PyMongoError as exc:
@@ -113,20 +113,21 @@ class _Misses:
         finally:
             self._done.set()
         if self.failure is None:
-            remember(self.res, self.actors, self.verdicts, forgets)
+            remember(self.res, self.actors, self.verdicts, read_at)
 
 
-def remember(res: Resources, actors: list[Actor], verdicts: list[bool], forgets: int) -> None:
-    """Store the positive answers read for `actors`; `forgets`: the cache's forget count when
-    the read started. If a forget happened since (a logout or deactivation in this worker),
-    nothing is stored: an answer read before it may be one it meant to end."""
+def remember(res: Resources, actors: list[Actor], verdicts: list[bool], read_at: float) -> int:
+    """Store the positive answers read for `actors` by a read that started at `read_at`
+    (monotonic): trusted for the TTL from then, and not stored at all for a session or user
+    forgotten since (alawael.auth.sessions.SessionChecks). Returns how many were stored."""
     checks = session_checks(res)
-    if checks.forgets != forgets:
-        return
     ttl = res.settings.session_check_ttl_seconds
+    stored = 0
     for actor, allowed in zip(actors, verdicts, strict=True):
         if allowed and actor.session_id is not None:
-            checks.put(actor.session_id, actor.user_id, actor.role, ttl)
+            checks.put(actor.session_id, actor.user_id, actor.role, ttl, read_at=read_at)
+            stored += checks.seconds_left(actor.session_id) > 0
+    return stored
 
 
 async def read_verdicts(
@@ -180,6 +181,7 @@ async def _check(
     sessions: SessionByIdLoader,
 ) -> bool:
     """The database's answer (remembered for the TTL when positive)."""
+    read_at = time.monotonic()
     uid = _oid(actor.user_id)
     user = await users.load(uid) if uid is not None else None
     sid = _oid(actor.session_id) if actor.session_id is not None else None
@@ -188,7 +190,7 @@ async def _check(
         return False
     if actor.session_id is not None:
         ttl = res.settings.session_check_ttl_seconds
-        session_checks(res).put(actor.session_id, actor.user_id, actor.role, ttl)
+        session_checks(res).put(actor.session_id, actor.user_id, actor.role, ttl, read_at=read_at)
     return True
 
 
