@@ -277,26 +277,42 @@ async def test_a_hung_read_gives_up_and_the_keeper_goes_on(
         await stop_task(task)
 
 
-async def test_the_keeper_outlives_a_database_error(
-    res: Resources, monkeypatch: pytest.MonkeyPatch
+async def test_the_keeper_outlives_database_errors_and_warns_once(
+    res: Resources, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    staff, sid = await _staff(res)
+    # A keeper of its own with a short TTL, so its back-off stays short.
+    keeper = SessionKeeper(_with_ttl(res, 0.5))
+    staff, _ = await _staff(res)
     original = keeper_module.read_verdicts
     failures = 0
 
     async def flaky(*args: Any, **kwargs: Any) -> list[bool]:
         nonlocal failures
-        if failures < 2:
+        if failures < 3:
             failures += 1
             raise PyMongoError("database away")
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(keeper_module, "read_verdicts", flaky)
-    sub = Sub(res, QUERY, staff)
-    await listening(res, "orders", 1)
-    await _renewed(res, sid)
-    assert failures == 2
-    await sub.close()
+    task = asyncio.create_task(keeper.run())
+    try:
+        with caplog.at_level("INFO", logger="alawael.realtime"):
+            keeper.watch(staff)
+
+            async def renewed() -> bool:
+                return keeper.renewals > 0
+
+            await eventually(renewed, what="a renewal once the database answers")
+        assert failures == 3
+        messages = [r.getMessage() for r in caplog.records if r.name == "alawael.realtime"]
+        assert sum("failed" in m for m in messages) == 1  # one warning per outage
+        assert any("works again" in m for m in messages)
+    finally:
+        await stop_task(task)
+
+
+def _with_ttl(res: Resources, ttl: float) -> Resources:
+    return replace(res, settings=res.settings.model_copy(update={"session_check_ttl_seconds": ttl}))
 
 
 async def test_over_a_websocket_the_keeper_renews_and_closes_a_revoked_session(
