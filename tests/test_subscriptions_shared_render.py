@@ -229,23 +229,29 @@ async def test_variables_split_groups_and_a_filtered_leader_holds_nobody_up(
         await sub.close()
 
 
-async def test_followers_send_the_groups_frame_themselves_from_their_second_event(
-    mongo_uri: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # From its second event on, a follower's frame comes from `express_frame` (no execution,
-    # no Strawberry): the frames must stay exactly what the normal path sends.
+@pytest.fixture
+def express(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The frames followers sent themselves (alawael.realtime.stream's express path)."""
     from alawael.realtime import stream
 
-    express: list[str] = []
+    sent: list[str] = []
     original = stream.express_frame
 
     def counting(*args: Any) -> str | None:
         frame = original(*args)
         if frame is not None:
-            express.append(frame)
+            sent.append(frame)
         return frame
 
     monkeypatch.setattr(stream, "express_frame", counting)
+    return sent
+
+
+async def test_followers_send_the_groups_frame_themselves_from_their_second_event(
+    mongo_uri: str, express: list[str]
+) -> None:
+    # From its second event on, a follower's frame comes from `express_frame` (no execution,
+    # no Strawberry): the frames must stay exactly what the normal path sends.
     query = "subscription { orderPlaced { id number status total customer { email } } }"
     async with running_app(mongo_uri) as (url, res):
         sockets = []
@@ -337,23 +343,11 @@ async def _socket_for(url: str, res: Resources, actor: Any) -> Any:
 
 
 async def test_express_frames_stay_within_their_scope_over_real_sockets(
-    mongo_uri: str, monkeypatch: pytest.MonkeyPatch
+    mongo_uri: str, express: list[str]
 ) -> None:
     # Staff, managers and two customers (one on two devices), several events: every socket
     # gets exactly the orders it may see, with its own operation id, and the followers'
     # frames (taken from their group) never cross a scope or a role.
-    from alawael.realtime import stream
-
-    express: list[str] = []
-    original = stream.express_frame
-
-    def counting(*args: Any) -> str | None:
-        frame = original(*args)
-        if frame is not None:
-            express.append(frame)
-        return frame
-
-    monkeypatch.setattr(stream, "express_frame", counting)
     query = "subscription { orderUpdated { id status total customer { email } } }"
     async with running_app(mongo_uri) as (url, res):
         alice = await make_user(res, Role.CUSTOMER, email="alice-express@example.com")
