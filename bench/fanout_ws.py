@@ -26,18 +26,16 @@ import struct
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from bson import ObjectId
 
 from alawael.auth.tokens import issue_access_token
 from alawael.config import Settings
 from alawael.server import open_resources
 from bench import infra, report
-from bench.fanout import make_staff
+from bench.fanout import insert_order, make_staff
 
 SUBSCRIBE = "subscription { orderPlaced { id number status total customer { email } } }"
 
@@ -213,23 +211,7 @@ async def measure(
         last_arrival: list[float] = []
         cpu_per_event: list[float] = []
         for n in range(events):
-            oid = ObjectId()
-            now = datetime.now(UTC)
-            await res.db.orders.insert_one(
-                {
-                    "_id": oid,
-                    "number": f"ORD-W{n:05d}-{uuid.uuid4().hex[:4]}",
-                    "userId": ObjectId(customer.user_id),
-                    "items": [],
-                    "subtotalCents": 1000,
-                    "totalCents": 1000,
-                    "currency": "SAR",
-                    "status": "PENDING",
-                    "statusHistory": [],
-                    "createdAt": now,
-                    "updatedAt": now,
-                }
-            )
+            oid = await insert_order(res, customer, f"ORD-W{n:05d}")
             run.all_in.clear()
             cpu_before = infra.cpu_seconds(server.pid)
             run.published_at = time.perf_counter()

@@ -7,6 +7,7 @@ event ends the subscription); only live subscriptions are watched."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any, cast
@@ -248,10 +249,6 @@ async def test_a_hung_read_gives_up_and_the_keeper_goes_on(
     res: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A keeper of its own with a short TTL: its renewals time out after one TTL.
-    quick = replace(
-        res, settings=res.settings.model_copy(update={"session_check_ttl_seconds": 0.5})
-    )
-    keeper = SessionKeeper(quick)
     staff, _ = await _staff(res)
     original = keeper_module.read_verdicts
     hung = 0
@@ -264,24 +261,16 @@ async def test_a_hung_read_gives_up_and_the_keeper_goes_on(
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(keeper_module, "read_verdicts", hang_once)
-    task = asyncio.create_task(keeper.run())
-    try:
+    async with _own_keeper(res, 0.5) as keeper:
         keeper.watch(staff)
-
-        async def renewed() -> bool:
-            return keeper.renewals > 0
-
-        await eventually(renewed, what="a renewal after the hung one timed out")
-        assert hung == 1
-    finally:
-        await stop_task(task)
+        await _first_renewal(keeper, "a renewal after the hung one timed out")
+    assert hung == 1
 
 
 async def test_the_keeper_outlives_database_errors_and_warns_once(
     res: Resources, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A keeper of its own with a short TTL, so its back-off stays short.
-    keeper = SessionKeeper(_with_ttl(res, 0.5))
     staff, _ = await _staff(res)
     original = keeper_module.read_verdicts
     failures = 0
@@ -294,25 +283,33 @@ async def test_the_keeper_outlives_database_errors_and_warns_once(
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(keeper_module, "read_verdicts", flaky)
+    with caplog.at_level("INFO", logger="alawael.realtime"):
+        async with _own_keeper(res, 0.5) as keeper:
+            keeper.watch(staff)
+            await _first_renewal(keeper, "a renewal once the database answers")
+    assert failures == 3
+    messages = [r.getMessage() for r in caplog.records if r.name == "alawael.realtime"]
+    assert sum("failed" in m for m in messages) == 1  # one warning per outage
+    assert any("works again" in m for m in messages)
+
+
+@contextlib.asynccontextmanager
+async def _own_keeper(res: Resources, ttl: float) -> AsyncIterator[SessionKeeper]:
+    """A running keeper beside the worker's, with its own TTL (same database and cache)."""
+    settings = res.settings.model_copy(update={"session_check_ttl_seconds": ttl})
+    keeper = SessionKeeper(replace(res, settings=settings))
     task = asyncio.create_task(keeper.run())
     try:
-        with caplog.at_level("INFO", logger="alawael.realtime"):
-            keeper.watch(staff)
-
-            async def renewed() -> bool:
-                return keeper.renewals > 0
-
-            await eventually(renewed, what="a renewal once the database answers")
-        assert failures == 3
-        messages = [r.getMessage() for r in caplog.records if r.name == "alawael.realtime"]
-        assert sum("failed" in m for m in messages) == 1  # one warning per outage
-        assert any("works again" in m for m in messages)
+        yield keeper
     finally:
         await stop_task(task)
 
 
-def _with_ttl(res: Resources, ttl: float) -> Resources:
-    return replace(res, settings=res.settings.model_copy(update={"session_check_ttl_seconds": ttl}))
+async def _first_renewal(keeper: SessionKeeper, what: str) -> None:
+    async def renewed() -> bool:
+        return keeper.renewals > 0
+
+    await eventually(renewed, what=what)
 
 
 async def test_over_a_websocket_the_keeper_renews_and_closes_a_revoked_session(

@@ -161,36 +161,47 @@ def encodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return encoded
 
 
+async def _three_staff_sockets(url: str, res: Resources, query: str) -> list[tuple[str, str, Any]]:
+    """(op id, protocol, socket): two graphql-transport-ws and one legacy graphql-ws staff
+    socket subscribed to `query`, listening."""
+    sockets = []
+    for op_id, protocol in (("t1", TRANSPORT), ("t2", TRANSPORT), ("l1", LEGACY)):
+        token, _ = await token_for(res, Role.STAFF)
+        ws = await open_ws(url, token, protocol)
+        assert (await recv(ws))["type"] == "connection_ack"
+        if protocol == TRANSPORT:
+            await subscribe(ws, query, op_id)
+        else:
+            await ws.send(json.dumps({"id": op_id, "type": "start", "payload": {"query": query}}))
+        sockets.append((op_id, protocol, ws))
+    await subscribers(res, "orders", len(sockets))
+    return sockets
+
+
+async def _same_payload_own_ids(sockets: list[tuple[str, str, Any]]) -> None:
+    """The next message on each socket: its own id and protocol type, one payload for all."""
+    payloads = []
+    for op_id, protocol, ws in sockets:
+        message = await recv(ws, skip=("ping", "ka"))
+        assert message["id"] == op_id
+        assert message["type"] == ("next" if protocol == TRANSPORT else "data")
+        payloads.append(message["payload"])
+    assert payloads[0]["data"]["orderPlaced"]["status"] == "PENDING"
+    assert payloads[1] == payloads[0]
+    assert payloads[2] == payloads[0]
+
+
 async def test_both_protocols_get_one_encoding_with_their_own_ids(
     mongo_uri: str, encodes: list[int]
 ) -> None:
     query = "subscription { orderPlaced { id number status total } }"
     async with running_app(mongo_uri) as (url, res):
-        sockets = []
-        for op_id, protocol in (("t1", TRANSPORT), ("t2", TRANSPORT), ("l1", LEGACY)):
-            token, _ = await token_for(res, Role.STAFF)
-            ws = await open_ws(url, token, protocol)
-            assert (await recv(ws))["type"] == "connection_ack"
-            if protocol == TRANSPORT:
-                await subscribe(ws, query, op_id)
-            else:
-                await ws.send(
-                    json.dumps({"id": op_id, "type": "start", "payload": {"query": query}})
-                )
-            sockets.append((op_id, protocol, ws))
-        await subscribers(res, "orders", len(sockets))
+        sockets = await _three_staff_sockets(url, res, query)
 
         await placed(res)
-        payloads = []
-        for op_id, protocol, ws in sockets:
-            message = await recv(ws, skip=("ping", "ka"))
-            assert message["id"] == op_id
-            assert message["type"] == ("next" if protocol == TRANSPORT else "data")
-            payloads.append(message["payload"])
+        await _same_payload_own_ids(sockets)
+        for _, _, ws in sockets:
             await ws.close()
-        assert payloads[0]["data"]["orderPlaced"]["status"] == "PENDING"
-        assert payloads[1] == payloads[0]
-        assert payloads[2] == payloads[0]
         assert len(encodes) == 1  # one encoding for the three sockets
 
 
@@ -254,31 +265,11 @@ async def test_followers_send_the_groups_frame_themselves_from_their_second_even
     # no Strawberry): the frames must stay exactly what the normal path sends.
     query = "subscription { orderPlaced { id number status total customer { email } } }"
     async with running_app(mongo_uri) as (url, res):
-        sockets = []
-        for op_id, protocol in (("t1", TRANSPORT), ("t2", TRANSPORT), ("l1", LEGACY)):
-            token, _ = await token_for(res, Role.STAFF)
-            ws = await open_ws(url, token, protocol)
-            assert (await recv(ws))["type"] == "connection_ack"
-            if protocol == TRANSPORT:
-                await subscribe(ws, query, op_id)
-            else:
-                await ws.send(
-                    json.dumps({"id": op_id, "type": "start", "payload": {"query": query}})
-                )
-            sockets.append((op_id, protocol, ws))
-        await subscribers(res, "orders", len(sockets))
+        sockets = await _three_staff_sockets(url, res, query)
 
         for event in range(3):
             await placed(res)
-            payloads = []
-            for op_id, protocol, ws in sockets:
-                message = await recv(ws, skip=("ping", "ka"))
-                assert message["id"] == op_id
-                assert message["type"] == ("next" if protocol == TRANSPORT else "data")
-                payloads.append(message["payload"])
-            assert payloads[0]["data"]["orderPlaced"]["status"] == "PENDING"
-            assert payloads[1] == payloads[0]
-            assert payloads[2] == payloads[0]
+            await _same_payload_own_ids(sockets)
             # The first event teaches each subscriber its frame; from then on the two
             # followers of each event send it themselves, the leader renders.
             assert len(express) == 2 * event
