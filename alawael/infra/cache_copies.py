@@ -20,20 +20,6 @@ from typing import Any
 from alawael.infra.cache import load_value
 from alawael.infra.cache_redis import GEN_PREFIX, value_prefix
 
-# KEYS: generation keys; ARGV[1]: the value key's prefix; ARGV[2]: the full key the worker
-# holds a copy of for this prefix ('' if none). Returns {full key, 1/0 (exists) when the
-# worker's copy is for the current full key, else the value or false}.
-LOOKUP = """
-local parts = {}
-if #KEYS > 0 then
-  local gens = redis.call('MGET', unpack(KEYS))
-  for i = 1, #gens do parts[i] = gens[i] or '0' end
-end
-local full = ARGV[1] .. '@' .. table.concat(parts, '.')
-if ARGV[2] == full then return {full, redis.call('EXISTS', full)} end
-return {full, redis.call('GET', full)}
-"""
-
 
 class Lookup:
     """One queued lookup: call `result` with its reply."""
@@ -67,7 +53,7 @@ class LocalCopies:
     def prepare(
         self, name: str, key: Sequence[Any], scopes: Sequence[str]
     ) -> tuple[list[str], list[str], Lookup]:
-        """(KEYS, ARGV) for LOOKUP, and the Lookup that reads its reply. LOOKUP is meant to
+        """(KEYS, ARGV) for cache_redis.LOOKUP, and the Lookup that reads its reply; meant to
         run inside the caller's own script (one round trip with whatever else it does)."""
         prefix = value_prefix(name, key)
         held = self._held.get(prefix)

@@ -43,16 +43,19 @@ _LOG_EVERY = 30.0
 # Errors that mean "Redis is unreachable or unwell", as opposed to bugs in our code.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
 
-# KEYS: generation keys; ARGV[1]: the value key's prefix. Returns {value key, value or false}.
+# KEYS: generation keys; ARGV[1]: the value key's prefix; ARGV[2] (optional): the full key
+# the worker holds a copy of for this prefix (alawael.infra.cache_copies). Returns {full key,
+# 1/0 (exists) when the worker's copy is for the current full key, else the value or false}.
 # It builds the value key from keys it did not declare: fine on one Redis (or a replica set),
 # which is what we run; a Redis Cluster would need hash tags.
-_LOOKUP = """
+LOOKUP = """
 local parts = {}
 if #KEYS > 0 then
   local gens = redis.call('MGET', unpack(KEYS))
   for i = 1, #gens do parts[i] = gens[i] or '0' end
 end
 local full = ARGV[1] .. '@' .. table.concat(parts, '.')
+if ARGV[2] == full then return {full, redis.call('EXISTS', full)} end
 return {full, redis.call('GET', full)}
 """
 
@@ -92,7 +95,7 @@ class RedisCache:
         self.settings = settings
         self.stats = CacheStats()
         self.retry_seconds = settings.cache_redis_retry_seconds
-        self._lookup = redis.register_script(_LOOKUP)
+        self._lookup = redis.register_script(LOOKUP)
         self._bump = redis.register_script(_BUMP)
         self._unlock = redis.register_script(_UNLOCK)
         self._flights = SingleFlight()

@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from alawael.infra.cache_copies import LOOKUP
+from alawael.infra.cache_redis import LOOKUP
 from alawael.infra.script_batches import ScriptBatches
 from alawael.protect.ratelimit_pipeline import ACQUIRE, WINDOW
 

@@ -111,28 +111,7 @@ async def archive_product(
     res: Resources, actor: Actor | None, oid: ObjectId, *, request_id: str | None = None
 ) -> ProductRecord:
     """Soft delete: the document stays, so orders keep resolving their products."""
-    require(actor, Permission.MANAGE_PRODUCTS)
-
-    async def change(session: AsyncClientSession) -> Change[Document]:
-        after: Document | None = await res.db.products.find_one_and_update(
-            {"_id": oid},
-            {"$set": {"archived": True, "updatedAt": utcnow()}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
-        if after is None:
-            raise NotFound("No such product.", field="id")
-        return Change(after, oid, before={"archived": False}, after={"archived": True})
-
-    after = await audited_write(
-        res,
-        Author(actor, request_id),
-        action="archiveProduct",
-        entity="product",
-        change=change,
-        scopes=product_scopes(oid),
-    )
-    return ProductRecord.from_doc(after)
+    return await _set_archived(res, actor, oid, True, "archiveProduct", request_id)
 
 
 async def restore_product(
@@ -141,25 +120,38 @@ async def restore_product(
     """Undo `archive_product`: the product is back in the catalogue, with its stock as it
     was (archiving never touched it). Restoring a product that is not archived changes
     nothing but is not an error (a retried request must not fail)."""
+    return await _set_archived(res, actor, oid, False, "restoreProduct", request_id)
+
+
+async def _set_archived(
+    res: Resources,
+    actor: Actor | None,
+    oid: ObjectId,
+    archived: bool,
+    action: str,
+    request_id: str | None,
+) -> ProductRecord:
+    """Archive or restore, audited with the flag as it really was before."""
     require(actor, Permission.MANAGE_PRODUCTS)
 
     async def change(session: AsyncClientSession) -> Change[Document]:
+        now = utcnow()
         before: Document | None = await res.db.products.find_one_and_update(
             {"_id": oid},
-            {"$set": {"archived": False, "updatedAt": utcnow()}},
+            {"$set": {"archived": archived, "updatedAt": now}},
             return_document=ReturnDocument.BEFORE,
             session=session,
         )
         if before is None:
             raise NotFound("No such product.", field="id")
-        after = {**before, "archived": False}
+        after = {**before, "archived": archived, "updatedAt": now}
         was = bool(before.get("archived"))
-        return Change(after, oid, before={"archived": was}, after={"archived": False})
+        return Change(after, oid, before={"archived": was}, after={"archived": archived})
 
     after = await audited_write(
         res,
         Author(actor, request_id),
-        action="restoreProduct",
+        action=action,
         entity="product",
         change=change,
         scopes=product_scopes(oid),
